@@ -1,0 +1,100 @@
+"""Function: one differentiable op, its forward and backward side by side.
+
+Floor 3 of the tower (imports tinygen.tensor). Every built-in op is a Function subclass, and so
+is any op a user adds. A Function says two things:
+
+    forward(ctx, *arrays, **params) -> array      the values, on plain NumPy arrays
+    backward(ctx, grad) -> grads                  the chain rule: given grad = dL/d(output) as a
+                                                  Tensor, return dL/d(input) for each input
+
+backward is written with Tensor ops (not on `.data`), so when the engine runs it with
+create_graph=True the gradient is itself recorded and can be differentiated again. A gradient may
+be returned in the broadcast shape of the output: the engine sums it back to the input's shape.
+
+Example, a user-defined op (the docstring carries the math):
+
+    class Cube(tg.Function):
+        '''y = x**3;   dy/dx = 3 x**2'''
+        @staticmethod
+        def forward(ctx, x):
+            return x ** 3
+        @staticmethod
+        def backward(ctx, grad):
+            x, = ctx.inputs
+            return grad * 3 * x * x
+
+    y = Cube.apply(x)
+"""
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from tinygen import tensor as _tensor
+from tinygen.tensor import Tensor
+
+
+class Context:
+    """What an op remembers between forward and backward.
+
+    fn:     the Function subclass       inputs: the input Tensors (as given to apply)
+    output: the output Tensor (held weakly: an output does not keep itself alive)
+    Forward may set any other attribute (shapes, masks, parameters) for backward to read.
+    """
+
+    def __init__(self):
+        self.fn = None
+        self.inputs = ()
+        self._output = None
+
+    @property
+    def output(self) -> Tensor:
+        return self._output()
+
+    def save_for_backward(self, *values):
+        """PyTorch-style spelling: stores values in ctx.saved_tensors."""
+        self.saved_tensors = values
+
+
+class Function:
+    """Base class of every op. Subclasses define static `forward` and `backward`."""
+
+    @staticmethod
+    def forward(ctx, *arrays, **params):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs, **params) -> Tensor:
+        """Run forward on the inputs' arrays; record the op if any input requires grad.
+
+        inputs: Tensors (array-likes are wrapped as constants); params: non-differentiable
+        keyword arguments passed through to forward.
+        """
+        inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
+        _check_float_dtypes(cls, inputs)
+        ctx = Context()
+        out = Tensor(cls.forward(ctx, *(x.data for x in inputs), **params))
+        if _tensor._grad_enabled and any(x.requires_grad for x in inputs):
+            out.requires_grad = True
+            out._ctx = ctx
+            ctx.fn, ctx.inputs, ctx._output = cls, inputs, weakref.ref(out)
+        return out
+
+
+def _check_float_dtypes(fn, inputs):
+    """Mixing float32 and float64 inputs is an error: dtypes never change silently."""
+    floats = {x.data.dtype for x in inputs if x.data.dtype.kind == "f"}
+    if len(floats) > 1:
+        names = " and ".join(sorted(str(d) for d in floats))
+        raise TypeError(f"{fn.__name__}: inputs mix {names}; cast one explicitly "
+                        f"(x.float() or x.double())")
+
+
+def constant(array, like: Tensor) -> Tensor:
+    """A non-differentiable Tensor holding `array` in the dtype of `like` (for masks, signs)."""
+    return Tensor(np.asarray(array, dtype=like.data.dtype))
