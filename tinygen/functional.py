@@ -1,0 +1,180 @@
+"""Functional interface: activations, layers as functions, and the VAE and GAN losses.
+
+Floor 5 of the tower (imports tensor, function, ops, kernels, random). Everything here is either
+one fused op (a Function whose forward is a numba kernel) or a few lines composed of ops, so
+every loss can be differentiated twice. Losses take reduction='mean' | 'sum' | 'none'.
+
+Numerical stability is by construction: losses work on logits, never on probabilities, using
+    softplus(x) = log(1 + e^x) = max(x, 0) + log(1 + e^-|x|)      (no overflow, no log(0)).
+"""
+import numpy as np
+
+from tinygen import random as _random
+from tinygen.function import Function
+from tinygen.tensor import Tensor
+
+__all__ = [
+    "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "leaky_relu", "softplus",
+    "log_sigmoid", "clip", "linear", "conv2d", "conv_transpose2d", "log_softmax",
+    "binary_cross_entropy_with_logits", "mse_loss", "cross_entropy", "gaussian_kl",
+    "reparameterize", "gan_discriminator_loss", "gan_generator_loss",
+]
+
+
+# -- activations (the same ops as the Tensor methods) ------------------------------------------
+def exp(x): return x.exp()
+def log(x): return x.log()
+def sqrt(x): return x.sqrt()
+def abs(x): return x.abs()  # noqa: A001  (mirrors torch.abs)
+def tanh(x): return x.tanh()
+def sigmoid(x): return x.sigmoid()
+def relu(x): return x.relu()
+def leaky_relu(x, slope=0.01): return x.leaky_relu(slope)
+def softplus(x): return x.softplus()
+def log_sigmoid(x): return x.log_sigmoid()
+def clip(x, lo=None, hi=None): return x.clip(lo, hi)
+
+
+def log_softmax(x, axis=-1):
+    """log softmax(x) = x - logsumexp(x)   (stable: logsumexp subtracts the max)"""
+    return x - x.logsumexp(axis=axis, keepdims=True)
+
+
+# -- layers as functions -----------------------------------------------------------------------
+def linear(x, weight, bias=None):
+    """y = x @ W^T + b;   x: (N, in), W: (out, in) (PyTorch's layout), b: (out,) -> y: (N, out)"""
+    if x.shape[-1] != weight.shape[-1]:
+        raise ValueError(f"linear: input has {x.shape[-1]} features (shape {x.shape}) but the "
+                         f"weight expects {weight.shape[-1]} (weight shape {weight.shape})")
+    y = x @ weight.T
+    return y if bias is None else y + bias
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0):
+    # TEMPORARY until tinygen.ops.conv lands (then imported directly)
+    from tinygen.ops.conv import conv2d as _conv2d
+    return _conv2d(x, weight, bias, stride, padding)
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0):
+    # TEMPORARY until tinygen.ops.conv lands (then imported directly)
+    from tinygen.ops.conv import conv_transpose2d as _conv_transpose2d
+    return _conv_transpose2d(x, weight, bias, stride, padding, output_padding)
+
+
+# -- losses ------------------------------------------------------------------------------------
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+class BCEWithLogits(Function):
+    """Elementwise binary cross-entropy of target t under p = sigmoid(x), from the logits x:
+
+        l(x, t) = -t log p - (1 - t) log(1 - p) = softplus(x) - t x
+                = max(x, 0) - t x + log(1 + exp(-|x|))           (one fused numba kernel)
+        dl/dx = sigmoid(x) - t,      dl/dt = -x
+    """
+    @staticmethod
+    def forward(ctx, x, t):
+        if x.shape != t.shape:
+            t = np.broadcast_to(t, x.shape)  # a target like 1.0 for a whole batch of logits
+        return np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))  # TEMPORARY: kernel soon
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t = ctx.inputs
+        return (grad * (x.sigmoid() - t) if x.requires_grad else None,
+                -grad * x if t.requires_grad else None)
+
+
+def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
+    """BCE between targets in [0, 1] and sigmoid(logits), computed from the logits (stable)."""
+    target = logits._lift(target)
+    try:
+        np.broadcast_shapes(logits.shape, target.shape)
+    except ValueError:
+        raise ValueError(f"binary_cross_entropy_with_logits: logits shape {logits.shape} and "
+                         f"target shape {target.shape} do not broadcast") from None
+    return _reduce(BCEWithLogits.apply(logits, target), reduction)
+
+
+def mse_loss(input, target, reduction="mean"):
+    """(input - target)^2"""
+    if input.shape != getattr(target, "shape", input.shape):
+        raise ValueError(f"mse_loss: input shape {input.shape} != target shape {target.shape}")
+    diff = input - target
+    return _reduce(diff * diff, reduction)
+
+
+def cross_entropy(logits, labels, reduction="mean"):
+    """-log softmax(logits)[label];  logits: (N, K), labels: (N,) integers in [0, K)"""
+    labels = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
+    if logits.ndim != 2 or labels.shape != (logits.shape[0],):
+        raise ValueError(f"cross_entropy: logits must be (N, K) and labels (N,), got "
+                         f"{logits.shape} and {labels.shape}")
+    nll = -log_softmax(logits, axis=1)[np.arange(len(labels)), labels]
+    return _reduce(nll, reduction)
+
+
+# -- the VAE pieces ----------------------------------------------------------------------------
+def gaussian_kl(mu, logvar, reduction="sum"):
+    """KL( N(mu, exp(logvar)) || N(0, 1) ), per latent entry, in closed form:
+
+        KL = 1/2 (mu^2 + exp(logvar) - 1 - logvar)
+
+    reduction='sum' sums over every entry (batch and latent); use 'none' and sum over axis 1
+    for per-example values.
+    """
+    if mu.shape != logvar.shape:
+        raise ValueError(f"gaussian_kl: mu shape {mu.shape} != logvar shape {logvar.shape}")
+    return _reduce(0.5 * (mu * mu + logvar.exp() - 1 - logvar), reduction)
+
+
+def reparameterize(mu, logvar, eps=None, rng=None):
+    """z = mu + eps * exp(logvar / 2),  eps ~ N(0, I)  (drawn when not given).
+
+    The reparameterization trick: the randomness sits in eps, which does not depend on the
+    parameters, so z is a differentiable function of (mu, logvar):
+        dz/dmu = 1,    dz/dlogvar = eps * exp(logvar / 2) / 2.
+    """
+    if mu.shape != logvar.shape:
+        raise ValueError(f"reparameterize: mu shape {mu.shape} != logvar shape {logvar.shape}")
+    if eps is None:
+        rng = rng if rng is not None else _random.get_rng()
+        eps = Tensor(rng.standard_normal(mu.shape, dtype=mu.dtype))
+    else:
+        eps = mu._lift(eps)
+        if eps.shape != mu.shape:
+            raise ValueError(f"reparameterize: eps shape {eps.shape} != mu shape {mu.shape}")
+    return mu + eps * (0.5 * logvar).exp()
+
+
+# -- the GAN losses (D outputs logits; D(x) = sigmoid(logit) is the probability x is real) -----
+def gan_discriminator_loss(real_logits, fake_logits, real_target=1.0, reduction="mean"):
+    """-log D(x) - log(1 - D(G(z))): BCE against 1 on real samples and 0 on fakes.
+
+    real_target < 1 gives one-sided label smoothing (Salimans et al. 2016 use 0.9).
+    """
+    real = binary_cross_entropy_with_logits(real_logits, real_target, reduction)
+    fake = binary_cross_entropy_with_logits(fake_logits, 0.0, reduction)
+    return real + fake
+
+
+def gan_generator_loss(fake_logits, kind="non_saturating", reduction="mean"):
+    """The generator's loss on D's logits for its samples.
+
+    non_saturating: -log D(G(z)) = softplus(-logit)   strong gradients early (Goodfellow 2014)
+    minimax:   log(1 - D(G(z))) = -softplus(logit)    the original zero-sum game
+    """
+    if kind == "non_saturating":
+        return _reduce((-fake_logits).softplus(), reduction)
+    if kind == "minimax":
+        return _reduce(-fake_logits.softplus(), reduction)
+    raise ValueError(f"gan_generator_loss: kind must be 'non_saturating' or 'minimax', "
+                     f"got {kind!r}")
