@@ -1,0 +1,14 @@
+"""tinygen.nn: Module, Parameter, the layers, and nn.init -- PyTorch's names and layouts.
+
+Floor 7 of the tower (imports tensor, function, functional, random). Read module.py first (how a
+model keeps track of its parameters and saves them), then layers.py (the layers), then init.py.
+"""
+from tinygen.nn import init
+from tinygen.nn.layers import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dropout,
+                               Flatten, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Tanh,
+                               Unflatten)
+from tinygen.nn.module import IncompatibleKeys, Module, Parameter
+
+__all__ = ["init", "Module", "Parameter", "IncompatibleKeys", "Linear", "Conv2d",
+           "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d", "Dropout", "ReLU", "LeakyReLU",
+           "Tanh", "Sigmoid", "Flatten", "Unflatten", "Sequential"]
