@@ -1,0 +1,71 @@
+"""Minibatches: shuffled index batches driven only by an explicit seed or Generator.
+
+Place in the tower: data/. Imports NumPy and data.errors.
+
+    for xb, yb in iterate_batches((x, y), 64, rng):       # rng: np.random.Generator
+        ...
+An int seed gives the same order on every call; a Generator gives a new order on every call
+(epoch) and the same sequence of orders for the same starting seed -- the usual choice.
+"""
+from __future__ import annotations
+
+import numbers
+from typing import Iterator
+
+import numpy as np
+
+from .errors import DataError
+
+
+def as_generator(seed_or_rng, what: str = "rng") -> np.random.Generator:
+    """An int seed -> np.random.default_rng(seed); a Generator passes through; else TypeError.
+
+    None is refused on purpose: randomness in tinygen is always explicit and reproducible.
+    """
+    if isinstance(seed_or_rng, np.random.Generator):
+        return seed_or_rng
+    if isinstance(seed_or_rng, numbers.Integral) and not isinstance(seed_or_rng, bool):
+        return np.random.default_rng(int(seed_or_rng))
+    raise TypeError(f"{what} must be an int seed or a np.random.Generator, "
+                    f"got {type(seed_or_rng).__name__}")
+
+
+def _length(n_or_arrays) -> int:
+    if isinstance(n_or_arrays, numbers.Integral):
+        if n_or_arrays < 0:
+            raise DataError(f"number of examples must be >= 0, got {n_or_arrays}")
+        return int(n_or_arrays)
+    arrays = n_or_arrays if isinstance(n_or_arrays, (tuple, list)) else (n_or_arrays,)
+    if not arrays or any(np.ndim(a) == 0 for a in arrays):
+        raise DataError("iterate_batches needs an int or arrays with a leading batch axis")
+    lengths = {len(a) for a in arrays}
+    if len(lengths) != 1:
+        shapes = ", ".join(str(np.shape(a)) for a in arrays)
+        raise DataError(f"arrays must share their first dimension, got shapes {shapes}")
+    return lengths.pop()
+
+
+def iterate_batches(n_or_arrays, batch_size: int, rng=None, shuffle: bool = True,
+                    drop_last: bool = False) -> Iterator:
+    """Minibatches over N examples (an iterator; the order is drawn when this is called).
+
+    n_or_arrays: an int N -> yields int64 index arrays (B,);
+                 one array (N, ...) -> yields array[idx];
+                 a tuple/list of arrays, all (N, ...) -> yields a tuple (a[idx] for a ...).
+    rng: an int seed or np.random.Generator; required when shuffle=True.
+    Every index appears exactly once; the last batch is smaller when batch_size does not
+    divide N, unless drop_last=True drops it.
+    """
+    if not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        raise DataError(f"batch_size must be a positive int, got {batch_size!r}")
+    n = _length(n_or_arrays)
+    if shuffle and rng is None:
+        raise TypeError("shuffle=True needs an explicit seed or np.random.Generator (rng)")
+    order = as_generator(rng).permutation(n) if shuffle else np.arange(n)
+    stop = n - n % batch_size if drop_last else n
+    batches = (order[i:i + batch_size] for i in range(0, stop, batch_size))
+    if isinstance(n_or_arrays, numbers.Integral):
+        return batches
+    if isinstance(n_or_arrays, (tuple, list)):
+        return (tuple(a[idx] for a in n_or_arrays) for idx in batches)
+    return (n_or_arrays[idx] for idx in batches)
