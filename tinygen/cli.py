@@ -84,7 +84,8 @@ def _add_vae_flags(p) -> None:
     p.set_defaults(dataset="mnist-5k", batch_size=128, lr=1e-3)
     p.add_argument("--model", choices=("mlp", "conv"), default="mlp")
     p.add_argument("--latent", type=positive_int, default=20, help="latent size")
-    p.add_argument("--hidden", type=positive_int, default=400, help="MLP hidden width")
+    p.add_argument("--hidden", type=positive_int, default=None,
+                   help="hidden width (default 400 for mlp, 256 for conv)")
     p.add_argument("--epochs", type=positive_int, default=50)
     p.add_argument("--beta", type=nonnegative_float, default=1.0, help="KL weight (beta-VAE)")
     p.add_argument("--kl-warmup", type=nonnegative_float, default=0.0, metavar="EPOCHS",

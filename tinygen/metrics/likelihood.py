@@ -1,0 +1,92 @@
+"""Likelihood metrics of a VAE: test -ELBO, importance-weighted NLL, active latent units.
+
+Place in the tower: metrics/, above vae (imports tinygen, functional and NumPy; takes any model
+with encode(x) -> (mu, logvar) and decode(z) -> logits, so it does not import vae.py).
+All functions run under no_grad and return floats in nats per image (or a count).
+
+Importance-weighted bound (Burda, Grosse & Salakhutdinov 2016), for K samples z_k ~ q(z|x):
+    log p(x) >= L_K = log (1/K) sum_k w_k,    log w_k = log p(x|z_k) + log p(z_k) - log q(z_k|x)
+L_1 is the ELBO; L_K increases with K towards log p(x); Burda et al. report K = 5000.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import tinygen as tg
+from tinygen import functional as F
+
+LOG_2PI = math.log(2 * math.pi)
+
+
+def negative_elbo(model, x, batch_size: int = 500, rng=None) -> float:
+    """Mean -ELBO = BCE(x, decode(z)) + KL(q(z|x) || N(0, I)) over x (N, C, H, W), one z each."""
+    rng = rng if rng is not None else np.random.default_rng(0)
+    total = 0.0
+    with tg.no_grad():
+        for i in range(0, len(x), batch_size):
+            xb = tg.tensor(x[i:i + batch_size])
+            mu, logvar = model.encode(xb)
+            z = F.reparameterize(mu, logvar, rng=rng)
+            recon = F.binary_cross_entropy_with_logits(model.decode(z), xb, reduction="sum")
+            total += recon.item() + F.gaussian_kl(mu, logvar, reduction="sum").item()
+    return total / len(x)
+
+
+def _log_weights(model, xb, mu, logvar, eps):
+    """log w = log p(x|z) + log p(z) - log q(z|x) for z = mu + sigma eps.
+
+    xb: (B, C, H, W); mu, logvar: (B, L) arrays; eps: (S, B, L) -> (S, B) float64.
+    log q(z|x) = sum_j -1/2 (eps_j^2 + log 2pi + logvar_j);  log p(z) = sum_j -1/2 (z_j^2 + log 2pi)
+    """
+    s, b, latent = eps.shape
+    z = mu + eps * np.exp(0.5 * logvar)
+    logits = model.decode(tg.tensor(z.reshape(s * b, latent)))
+    target = np.broadcast_to(xb, (s, *xb.shape)).reshape(logits.shape)
+    bce = F.binary_cross_entropy_with_logits(logits, tg.tensor(target), reduction="none")
+    log_px_z = -bce.numpy().reshape(s, b, -1).sum(axis=2, dtype=np.float64)
+    log_pz = -0.5 * (z.astype(np.float64) ** 2 + LOG_2PI).sum(axis=2)
+    log_qz = -0.5 * (eps.astype(np.float64) ** 2 + LOG_2PI + logvar).sum(axis=2)
+    return log_px_z + log_pz - log_qz
+
+
+def iw_nll(model, x, k: int = 5000, rng=None, batch_size: int = 100,
+           max_rows: int = 10_000) -> float:
+    """Importance-weighted estimate of the mean -log p(x) over x (N, C, H, W), in nats.
+
+    -L_K(x) = -(logsumexp_k log w_k - log K), with k samples per image drawn in chunks so that
+    at most max_rows decoder rows (about max_rows * pixels floats) are alive at once; the
+    running logsumexp over chunks is kept in float64 (np.logaddexp).
+    """
+    if k < 1:
+        raise ValueError(f"iw_nll: k (importance samples) must be >= 1, got {k}")
+    rng = rng if rng is not None else np.random.default_rng(0)
+    total = 0.0
+    with tg.no_grad():
+        for i in range(0, len(x), batch_size):
+            xb = x[i:i + batch_size]
+            mu, logvar = (t.numpy() for t in model.encode(tg.tensor(xb)))
+            chunk = max(1, min(k, max_rows // len(xb)))
+            log_sum = np.full(len(xb), -np.inf)
+            for done in range(0, k, chunk):
+                eps = rng.standard_normal((min(chunk, k - done), *mu.shape), dtype=np.float32)
+                log_w = _log_weights(model, xb, mu, logvar, eps)
+                log_sum = np.logaddexp(log_sum, np.logaddexp.reduce(log_w, axis=0))
+            total += float(np.sum(log_sum - math.log(k)))
+    return -total / len(x)
+
+
+def posterior_means(model, x, batch_size: int = 500) -> np.ndarray:
+    """mu(x) of q(z|x) for every image: (N, latent) float32."""
+    with tg.no_grad():
+        return np.concatenate([model.encode(tg.tensor(x[i:i + batch_size]))[0].numpy()
+                               for i in range(0, len(x), batch_size)])
+
+
+def active_units(model, x, threshold: float = 0.01) -> int:
+    """Number of latent units u with Var_x( E_q(z|x)[z_u] ) > threshold (Burda et al. 2016).
+
+    A unit whose posterior mean does not move with x carries no information about x.
+    """
+    return int(np.sum(posterior_means(model, x).astype(np.float64).var(axis=0) > threshold))

@@ -1,0 +1,110 @@
+"""Image figures: sample grids, reconstructions, latent maps, the 2D latent manifold.
+
+Place in the tower: plots/, above metrics (imports NumPy, matplotlib's object API -- Figure,
+never pyplot, so no global backend or state -- runs.atomic_figure, and metrics.posterior_means).
+Each save_* function takes arrays and writes one PNG atomically (temporary name, then rename).
+"""
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from tinygen.runs import atomic_figure
+
+
+def image_grid(images, ncol: int = 8, pad: int = 1) -> np.ndarray:
+    """Tile images (N, C, H, W) in [0, 1] into one (rows*(H+pad)+pad, ncol*(W+pad)+pad[, 3])
+    array, filled row by row, separated by `pad` pixels of 0.5 grey."""
+    images = np.asarray(images, dtype=np.float32)
+    n, c, h, w = images.shape
+    rows = -(-n // ncol)
+    grid = np.full((c, rows * (h + pad) + pad, ncol * (w + pad) + pad), 0.5, np.float32)
+    for i, img in enumerate(images):
+        r, q = divmod(i, ncol)
+        grid[:, pad + r * (h + pad):(r + 1) * (h + pad), pad + q * (w + pad):(q + 1) * (w + pad)] = img
+    return grid[0] if c == 1 else grid.transpose(1, 2, 0)
+
+
+def _show(ax, grid, title: str) -> None:
+    ax.imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_title(title, fontsize=10)
+    ax.axis("off")
+
+
+def save_image_grid(images, path, title: str = "", ncol: int = 8) -> None:
+    """One grid of images (N, C, H, W) in [0, 1] -> PNG."""
+    fig = Figure(figsize=(ncol * 0.6 + 0.4, -(-len(images) // ncol) * 0.6 + 0.6))
+    _show(fig.add_subplot(), image_grid(images, ncol), title)
+    atomic_figure(fig, path)
+
+
+def save_reconstructions(originals, reconstructions, path, ncol: int = 8) -> None:
+    """Rows of test images, each followed by the row of their reconstructions."""
+    originals, reconstructions = np.asarray(originals), np.asarray(reconstructions)
+    pairs = []
+    for i in range(0, len(originals), ncol):
+        pairs += [originals[i:i + ncol], reconstructions[i:i + ncol]]
+    save_image_grid(np.concatenate(pairs), path,
+                    "test images (odd rows) over their reconstructions (even rows)", ncol)
+
+
+def pca_2d(z) -> tuple[np.ndarray, np.ndarray]:
+    """Project z (N, D) on its two principal axes: (N, 2), and the variance fraction of each."""
+    z = np.asarray(z, np.float64) - np.mean(z, axis=0)
+    if z.shape[1] <= 2:
+        return z, np.ones(z.shape[1]) / z.shape[1]
+    _, s, vt = np.linalg.svd(z, full_matrices=False)
+    return z @ vt[:2].T, (s[:2] ** 2) / np.sum(s ** 2)
+
+
+def save_latent_scatter(means, labels, path) -> None:
+    """Posterior means (N, D) coloured by label; PCA to 2D when D > 2."""
+    points, explained = pca_2d(means)
+    fig = Figure(figsize=(6.4, 5.4))
+    ax = fig.add_subplot()
+    if points.shape[1] == 1:
+        points = np.column_stack([points[:, 0], np.zeros(len(points))])
+    scatter = ax.scatter(points[:, 0], points[:, 1], c=labels, cmap="tab10", s=6,
+                         vmin=-0.5, vmax=9.5, alpha=0.8)
+    fig.colorbar(scatter, ax=ax, ticks=range(10), label="digit")
+    pca = means.shape[1] > 2
+    ax.set_xlabel(f"PC 1 ({explained[0]:.0%} of variance)" if pca else "z1")
+    ax.set_ylabel(f"PC 2 ({explained[1]:.0%} of variance)" if pca else "z2")
+    ax.set_title(f"test posterior means mu(x), latent size {means.shape[1]}"
+                 + (" (PCA)" if pca else ""), fontsize=10)
+    atomic_figure(fig, path)
+
+
+def manifold_grid(n: int = 15, extent: float = 2.5) -> np.ndarray:
+    """Latent points (n*n, 2) on a regular grid over [-extent, extent]^2, rows top to bottom
+    from high z2 to low z2 (so the picture is oriented like a plot)."""
+    ticks = np.linspace(-extent, extent, n)
+    z1, z2 = np.meshgrid(ticks, ticks[::-1])
+    return np.column_stack([z1.ravel(), z2.ravel()]).astype(np.float32)
+
+
+def save_manifold(images, n: int, path, extent: float = 2.5) -> None:
+    """Decodings of manifold_grid(n, extent) (n*n, C, H, W) as one n x n picture."""
+    fig = Figure(figsize=(7, 7))
+    _show(fig.add_subplot(), image_grid(images, n, pad=0),
+          f"decoded 2D latent grid, z in [-{extent}, {extent}]^2")
+    atomic_figure(fig, path)
+
+
+def vae_figures(run_dir, model, x_test, y_test, prior_z, decode) -> None:
+    """samples.png, reconstructions.png, latent.png (if labels) and manifold.png (latent 2).
+
+    decode(z) -> images in [0, 1] (e.g. vae.decode_images bound to the model); prior_z: the
+    fixed prior noise (64, latent) so the sample grids of successive epochs are comparable.
+    """
+    import tinygen as tg
+    from tinygen.metrics import posterior_means
+    save_image_grid(decode(prior_z), f"{run_dir}/samples.png", "decoded from fixed z ~ N(0, I)")
+    x = x_test[:32]
+    with tg.no_grad():
+        mu, _ = model.encode(tg.tensor(x))
+    save_reconstructions(x, decode(mu.numpy()), f"{run_dir}/reconstructions.png")
+    if y_test is not None:
+        save_latent_scatter(posterior_means(model, x_test), y_test, f"{run_dir}/latent.png")
+    if prior_z.shape[1] == 2:
+        save_manifold(decode(manifold_grid(15)), 15, f"{run_dir}/manifold.png")
