@@ -13,10 +13,10 @@ model and training continues bit for bit.
 from __future__ import annotations
 
 import copy
-import math
 
 import numpy as np
 
+from tinygen import kernels
 from tinygen.tensor import Tensor
 
 
@@ -149,15 +149,15 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba 2015), PyTorch's rule (L2 weight decay added to the gradient):
+    """Adam (Kingma & Ba 2015) with PyTorch's rule (L2 weight decay added to the gradient):
 
         t = t + 1
         g = grad + weight_decay * p
         m = beta1 m + (1 - beta1) g              v = beta2 v + (1 - beta2) g^2
-        p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+        m_hat = m / (1 - beta1^t)                v_hat = v / (1 - beta2^t)
+        p = p - lr m_hat / (sqrt(v_hat) + eps)
 
-    i.e. the bias-corrected m_hat = m / (1 - beta1^t), v_hat = v / (1 - beta2^t) and
-    p = p - lr m_hat / (sqrt(v_hat) + eps), with eps placed where PyTorch places it.
+    One fused in-place pass per parameter (tinygen.kernels.adam_update).
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
@@ -179,19 +179,7 @@ class Adam(Optimizer):
                     state.update(step=0, exp_avg=np.zeros_like(p.data),
                                  exp_avg_sq=np.zeros_like(p.data))
                 state["step"] += 1
-                adam_update(p.data, p.grad.data, state["exp_avg"], state["exp_avg_sq"],
-                            group["lr"], beta1, beta2, group["eps"], group["weight_decay"],
-                            state["step"])
+                kernels.adam_update(p.data, p.grad.data, state["exp_avg"],
+                                    state["exp_avg_sq"], group["lr"], beta1, beta2,
+                                    group["eps"], group["weight_decay"], state["step"])
 
-
-def adam_update(param, grad, m, v, lr, beta1, beta2, eps, weight_decay, step):
-    """One Adam step on arrays, in place (param, m, v); the formula of Adam's docstring."""
-    g = grad + weight_decay * param if weight_decay != 0 else grad
-    m *= beta1
-    m += (1 - beta1) * g
-    v *= beta2
-    v += (1 - beta2) * g * g
-    bias_correction1 = 1 - beta1 ** step
-    bias_correction2 = 1 - beta2 ** step
-    denom = np.sqrt(v) / math.sqrt(bias_correction2) + eps
-    param -= (lr / bias_correction1) * m / denom

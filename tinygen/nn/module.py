@@ -28,6 +28,7 @@ class Parameter(Tensor):
 
     def __init__(self, data, requires_grad: bool = True):
         super().__init__(data, requires_grad=requires_grad)
+        self.data = np.ascontiguousarray(self.data)  # updated in place by the optimizers
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
