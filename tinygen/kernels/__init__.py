@@ -1,0 +1,24 @@
+"""tinygen.kernels: pure array code, the bottom floor of the tower.
+
+numba @njit(cache=True) kernels, each behind a small front end that checks its input and each with a
+plain-NumPy twin (`*_numpy`) that the tests compare it against. Imports numpy and numba only; no
+Tensor here. `NUMBA_DISABLE_JIT=1` runs the same code as plain (slow) Python.
+
+    conv.py         unfold (im2col), fold (col2im), cols_to_nchw / nchw_to_cols layout moves
+    elementwise.py  stable sigmoid, softplus, log_sigmoid, bce_with_logits and its gradient
+    optim.py        the fused in-place Adam update
+"""
+from .conv import (cols_to_nchw, cols_to_nchw_numpy, conv_output_size, fold, fold_numpy,
+                   nchw_to_cols, nchw_to_cols_numpy, unfold, unfold_numpy)
+from .elementwise import (bce_with_logits, bce_with_logits_grad, bce_with_logits_grad_numpy,
+                          bce_with_logits_numpy, log_sigmoid, log_sigmoid_numpy, sigmoid,
+                          sigmoid_numpy, softplus, softplus_numpy)
+from .optim import adam_update, adam_update_numpy
+
+__all__ = [
+    "unfold", "unfold_numpy", "fold", "fold_numpy", "cols_to_nchw", "cols_to_nchw_numpy",
+    "nchw_to_cols", "nchw_to_cols_numpy", "conv_output_size",
+    "sigmoid", "sigmoid_numpy", "softplus", "softplus_numpy", "log_sigmoid", "log_sigmoid_numpy",
+    "bce_with_logits", "bce_with_logits_numpy", "bce_with_logits_grad", "bce_with_logits_grad_numpy",
+    "adam_update", "adam_update_numpy",
+]

@@ -1,0 +1,257 @@
+"""Kernels floor: every numba kernel equals its NumPy twin, and the twins equal the definitions.
+
+Shapes, strides, paddings, dtypes and memory layouts are drawn by hypothesis; sizes stay tiny so
+the suite (numba compilation included) runs in seconds.
+"""
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+from hypothesis.extra import numpy as hnp
+
+from tinygen import kernels as K
+
+DTYPES = st.sampled_from([np.float32, np.float64])
+TOL = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-12, atol=1e-13)}
+
+
+def floats_array(draw, shape, dtype, lo=-5.0, hi=5.0):
+    """A drawn array, sometimes handed over as a non-contiguous (strided or transposed) view."""
+    layout = draw(st.sampled_from(["c", "strided", "fortran"]))
+    elems = st.floats(lo, hi, width=32)
+    if layout == "strided":
+        big = draw(hnp.arrays(dtype, tuple(2 * s for s in shape), elements=elems))
+        return np.asarray(big[tuple(slice(None, None, 2) for _ in shape)])
+    a = draw(hnp.arrays(dtype, shape, elements=elems))
+    return np.array(a, order="F") if layout == "fortran" else a
+
+
+@st.composite
+def conv_geometry(draw):
+    """(x, kh, kw, stride, padding) with the kernel fitting in the padded input."""
+    dtype = draw(DTYPES)
+    n, c = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+    sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    stride = draw(st.sampled_from([(sh, sw), sh]))       # an int means the same on both axes
+    padding = draw(st.sampled_from([(ph, pw), ph]))
+    pw = padding[1] if isinstance(padding, tuple) else ph
+    h = draw(st.integers(max(1, kh - 2 * ph), 8))
+    w = draw(st.integers(max(1, kw - 2 * pw), 8))
+    x = floats_array(draw, (n, c, h, w), dtype)
+    return x, kh, kw, stride, padding
+
+
+def unfold_by_definition(x, kh, kw, stride, padding):
+    """cols[c*kh*kw + i*kw + j, n*OH*OW + oh*OW + ow] = x[n, c, oh*sh-ph+i, ow*sw-pw+j] or 0."""
+    (sh, sw), (ph, pw) = K.conv._pair(stride, "s"), K.conv._pair(padding, "p")
+    n_, c_, h, w = x.shape
+    oh_n, ow_n = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    cols = np.zeros((c_ * kh * kw, n_ * oh_n * ow_n), x.dtype)
+    for n in range(n_):
+        for c in range(c_):
+            for i in range(kh):
+                for j in range(kw):
+                    for oh in range(oh_n):
+                        for ow in range(ow_n):
+                            hh, ww = oh * sh - ph + i, ow * sw - pw + j
+                            if 0 <= hh < h and 0 <= ww < w:
+                                cols[c * kh * kw + i * kw + j,
+                                     n * oh_n * ow_n + oh * ow_n + ow] = x[n, c, hh, ww]
+    return cols
+
+
+# ----------------------------------------------------------------------------- unfold / fold
+
+@given(conv_geometry())
+def test_unfold_matches_twin_and_sliding_window_definition(geom):
+    x, kh, kw, stride, padding = geom
+    cols = K.unfold(x, kh, kw, stride, padding)
+    assert cols.dtype == x.dtype
+    np.testing.assert_array_equal(cols, K.unfold_numpy(x, kh, kw, stride, padding))
+    np.testing.assert_array_equal(cols, unfold_by_definition(x, kh, kw, stride, padding))
+
+
+@given(conv_geometry(), st.data())
+def test_fold_matches_twin_and_is_adjoint_of_unfold(geom, data):
+    x, kh, kw, stride, padding = geom
+    shape = K.unfold(x, kh, kw, stride, padding).shape
+    c = floats_array(data.draw, shape, x.dtype)
+    folded = K.fold(c, x.shape, kh, kw, stride, padding)
+    assert folded.shape == x.shape and folded.dtype == x.dtype
+    np.testing.assert_allclose(folded, K.fold_numpy(c, x.shape, kh, kw, stride, padding),
+                               **TOL[x.dtype.type])
+    lhs = np.vdot(K.unfold(x, kh, kw, stride, padding).astype(np.float64), c)
+    rhs = np.vdot(x.astype(np.float64), folded.astype(np.float64))
+    np.testing.assert_allclose(lhs, rhs, rtol=1e-5 if x.dtype == np.float32 else 1e-12, atol=1e-4)
+
+
+def test_fold_counts_how_often_each_pixel_is_read():
+    """fold(ones) = the number of windows covering each pixel: 1 2 2 1 for k=2, s=1 on width 4."""
+    x_shape = (1, 1, 1, 4)
+    counts = K.fold(np.ones((2, 3)), x_shape, 1, 2, 1, 0)
+    np.testing.assert_array_equal(counts[0, 0, 0], [1, 2, 2, 1])
+
+
+@given(st.data())
+def test_layout_moves_match_twins_and_are_adjoint(data):
+    dtype = data.draw(DTYPES)
+    n, o, oh, ow = (data.draw(st.integers(1, 4)) for _ in range(4))
+    y = floats_array(data.draw, (o, n * oh * ow), dtype)
+    bias = data.draw(hnp.arrays(dtype, (o,), elements=st.floats(-2, 2, width=32)))
+    img = K.cols_to_nchw(y, n, oh, ow, bias)
+    np.testing.assert_array_equal(img, K.cols_to_nchw_numpy(y, n, oh, ow, bias))
+    np.testing.assert_array_equal(K.cols_to_nchw(y, n, oh, ow), K.cols_to_nchw_numpy(y, n, oh, ow))
+    g = floats_array(data.draw, (n, o, oh, ow), dtype)
+    back = K.nchw_to_cols(g)
+    np.testing.assert_array_equal(back, K.nchw_to_cols_numpy(g))
+    np.testing.assert_array_equal(K.nchw_to_cols(K.cols_to_nchw(y, n, oh, ow)), y)
+    np.testing.assert_allclose(np.vdot(K.cols_to_nchw(y, n, oh, ow), g), np.vdot(y, back),
+                               rtol=1e-5)
+
+
+def test_conv_kernels_reject_bad_input():
+    x = np.zeros((1, 1, 3, 3), np.float32)
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        K.unfold(x, 4, 4, 1, 0)
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        K.unfold(np.zeros((3, 3), np.float32), 2, 2)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        K.unfold(x.astype(np.int64), 2, 2)
+    with pytest.raises(ValueError, match="stride"):
+        K.unfold(x, 2, 2, stride=0)
+    with pytest.raises(ValueError, match="does not match x_shape"):
+        K.fold(np.zeros((4, 5), np.float32), (1, 1, 3, 3), 2, 2)
+
+
+# ----------------------------------------------------------------------------- elementwise
+
+UNARY = [(K.sigmoid, K.sigmoid_numpy), (K.softplus, K.softplus_numpy),
+         (K.log_sigmoid, K.log_sigmoid_numpy)]
+
+
+@st.composite
+def float_arrays(draw, n=1, lo=-30.0, hi=30.0):
+    dtype = draw(DTYPES)
+    shape = draw(hnp.array_shapes(min_dims=0, max_dims=3, max_side=5))
+    return [floats_array(draw, shape, dtype, lo, hi) for _ in range(n)]
+
+
+@pytest.mark.parametrize("kernel, twin", UNARY, ids=["sigmoid", "softplus", "log_sigmoid"])
+@given(arrays=float_arrays())
+def test_unary_kernels_match_twins(kernel, twin, arrays):
+    (x,) = arrays
+    out = kernel(x)
+    assert out.shape == x.shape and out.dtype == x.dtype
+    np.testing.assert_allclose(out, twin(x), **TOL[x.dtype.type])
+
+
+@given(arrays=float_arrays(n=3))
+def test_bce_with_logits_and_grad_match_twins(arrays):
+    x, t, g = arrays
+    t = (np.tanh(t) + 1) / 2                   # targets in [0, 1]
+    out = K.bce_with_logits(x, t)
+    assert out.shape == x.shape and out.dtype == x.dtype
+    np.testing.assert_allclose(out, K.bce_with_logits_numpy(x, t), **TOL[x.dtype.type])
+    np.testing.assert_allclose(K.bce_with_logits_grad(x, t, g),
+                               K.bce_with_logits_grad_numpy(x, t, g), **TOL[x.dtype.type])
+
+
+def test_elementwise_twins_equal_the_naive_formulas_where_those_are_safe():
+    x = np.linspace(-20, 20, 101)
+    t = np.linspace(0, 1, 101)
+    sig = 1 / (1 + np.exp(-x))
+    np.testing.assert_allclose(K.sigmoid_numpy(x), sig, rtol=1e-12)
+    np.testing.assert_allclose(K.softplus_numpy(x), np.log1p(np.exp(x)), rtol=1e-12)
+    np.testing.assert_allclose(K.log_sigmoid_numpy(x), -np.log1p(np.exp(-x)), rtol=1e-12)
+    bce = -(t * np.log(sig) + (1 - t) * np.log(1 - sig))
+    np.testing.assert_allclose(K.bce_with_logits_numpy(x, t), bce, rtol=1e-7, atol=1e-9)
+
+
+@given(arrays=float_arrays(n=2, lo=-10, hi=10))
+def test_bce_grad_is_the_derivative_of_bce(arrays):
+    x, t = (a.astype(np.float64) for a in arrays)
+    t = (np.tanh(t) + 1) / 2
+    eps = 1e-6
+    numeric = (K.bce_with_logits(x + eps, t) - K.bce_with_logits(x - eps, t)) / (2 * eps)
+    np.testing.assert_allclose(K.bce_with_logits_grad(x, t, np.ones_like(x)), numeric,
+                               rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_elementwise_kernels_stay_finite_and_exact_at_plus_minus_1000(dtype):
+    x = np.array([-1000.0, -100.0, 0.0, 100.0, 1000.0], dtype)
+    t = np.array([1.0, 0.0, 0.5, 1.0, 0.0], dtype)
+    for out in (K.sigmoid(x), K.softplus(x), K.log_sigmoid(x), K.bce_with_logits(x, t),
+                K.bce_with_logits_grad(x, t, np.ones_like(x))):
+        assert out.dtype == dtype and np.all(np.isfinite(out))
+    np.testing.assert_array_equal(K.sigmoid(x)[[0, 4]], [0.0, 1.0])
+    np.testing.assert_allclose(K.softplus(x)[[0, 4]], [0.0, 1000.0])
+    np.testing.assert_allclose(K.log_sigmoid(x)[[0, 4]], [-1000.0, 0.0])
+    np.testing.assert_allclose(K.bce_with_logits(x, t)[[0, 4]], [1000.0, 1000.0])
+    np.testing.assert_allclose(K.bce_with_logits_grad(x, t, np.ones_like(x))[[0, 4]], [-1.0, 1.0])
+
+
+def test_elementwise_rejects_mismatched_shapes_and_int_input():
+    with pytest.raises(ValueError, match="shape mismatch"):
+        K.bce_with_logits(np.zeros(3), np.zeros(4))
+    with pytest.raises(TypeError, match="float32 or float64"):
+        K.sigmoid(np.zeros(3, np.int32))
+
+
+# ----------------------------------------------------------------------------- Adam
+
+def adam_state(data, dtype):
+    shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=3, max_side=5))
+    arrs = [data.draw(hnp.arrays(dtype, shape, elements=st.floats(-3, 3, width=32)))
+            for _ in range(3)]
+    v = data.draw(hnp.arrays(dtype, shape, elements=st.floats(0, 3, width=32)))
+    return arrs + [v]
+
+
+@given(st.data())
+def test_adam_update_matches_twin_over_several_steps(data):
+    dtype = data.draw(DTYPES)
+    param, grad, m, v = adam_state(data, dtype)
+    twin = [a.copy() for a in (param, m, v)]
+    lr = data.draw(st.floats(1e-4, 1e-1))
+    wd = data.draw(st.sampled_from([0.0, 1e-2]))
+    for step in range(1, 4):
+        K.adam_update(param, grad, m, v, lr, 0.9, 0.999, 1e-8, wd, step)
+        K.adam_update_numpy(twin[0], grad, twin[1], twin[2], lr, 0.9, 0.999, 1e-8, wd, step)
+    for ours, ref in zip((param, m, v), twin):
+        assert ours.dtype == dtype
+        np.testing.assert_allclose(ours, ref, rtol=1e-5 if dtype == np.float32 else 1e-12,
+                                   atol=1e-6 if dtype == np.float32 else 1e-14)
+
+
+def test_adam_first_step_moves_each_weight_by_lr_times_sign_of_grad():
+    """At step 1 m_hat = g and v_hat = g**2, so the step is lr * g / (|g| + eps)."""
+    param = np.zeros(4)
+    grad = np.array([3.0, -0.5, 1e-3, -20.0])
+    K.adam_update(param, grad, np.zeros(4), np.zeros(4), lr=0.1, eps=1e-8, step=1)
+    np.testing.assert_allclose(param, -0.1 * grad / (np.abs(grad) + 1e-8), rtol=1e-12)
+
+
+def test_adam_update_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    p0, grads = rng.standard_normal(10), rng.standard_normal((5, 10))
+    tp = torch.tensor(p0, requires_grad=True)
+    opt = torch.optim.Adam([tp], lr=0.01, betas=(0.5, 0.99), eps=1e-6, weight_decay=0.1)
+    param, m, v = p0.copy(), np.zeros(10), np.zeros(10)
+    for step, g in enumerate(grads, start=1):
+        tp.grad = torch.tensor(g)
+        opt.step()
+        K.adam_update(param, g, m, v, 0.01, 0.5, 0.99, 1e-6, 0.1, step)
+    np.testing.assert_allclose(param, tp.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_adam_update_rejects_bad_state():
+    p = np.zeros(3)
+    with pytest.raises(ValueError, match="m is"):
+        K.adam_update(p, np.zeros(3), np.zeros(4), np.zeros(3), 0.1)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        K.adam_update(np.zeros((3, 2))[:, 0], np.zeros(3), np.zeros(3), np.zeros(3), 0.1)
+    with pytest.raises(ValueError, match="step"):
+        K.adam_update(p, np.zeros(3), np.zeros(3), np.zeros(3), 0.1, step=0)

@@ -1,0 +1,270 @@
+"""Convolution kernels: unfold (im2col), fold (col2im) and the layout moves around the GEMM.
+
+Floor: kernels (the bottom of the tower). Imports numpy and numba only; no Tensor in here.
+
+A convolution is a matrix product once the input patches are laid out as columns:
+
+    cols = unfold(x)                      x: (N, C, H, W) -> cols: (C*kh*kw, N*OH*OW)
+    y    = w.reshape(O, C*kh*kw) @ cols   y: (O, N*OH*OW), one BLAS GEMM for the whole batch
+    out  = cols_to_nchw(y, N, OH, OW, b)  out: (N, O, OH, OW)
+
+Row r = c*kh*kw + i*kw + j of `cols` holds input channel c seen through kernel tap (i, j);
+column q = n*OH*OW + oh*OW + ow is output pixel (oh, ow) of sample n:
+
+    cols[r, q] = x[n, c, oh*sh - ph + i, ow*sw - pw + j]     (0 outside the input: zero padding)
+    OH = (H + 2*ph - kh) // sh + 1,  OW = (W + 2*pw - kw) // sw + 1
+
+`fold` is the exact adjoint of `unfold` (<unfold(x), c> == <x, fold(c)>): it scatter-adds every
+column entry back onto the input pixel it was read from, dropping the padding. `nchw_to_cols` is
+the adjoint of `cols_to_nchw` (without bias). Because these pairs are adjoint, the backward of each
+is the other, which is what makes conv2d differentiable to any order (see tinygen/ops/conv.py).
+
+Each numba kernel (`*_kernel`, @njit(cache=True, parallel=True), prange over the outer loop, no
+allocation inside) is called by a small Python front end that checks shapes and allocates the
+output; each front end has a plain-NumPy twin (`*_numpy`) that the tests compare it against.
+Matrix products are not done here: they go to BLAS through np.matmul in the op layer.
+"""
+import numba
+import numpy as np
+
+_FLOATS = (np.float32, np.float64)
+
+
+def _pair(v, name):
+    """int or pair of ints -> (a, b); the usual PyTorch convention for stride/padding."""
+    a, b = (v, v) if np.ndim(v) == 0 else tuple(v)
+    if int(a) != a or int(b) != b:
+        raise ValueError(f"{name} must be an int or a pair of ints, got {v!r}")
+    return int(a), int(b)
+
+
+def conv_output_size(h, w, kh, kw, stride, padding):
+    """(OH, OW) of a convolution: OH = (H + 2*ph - kh) // sh + 1 (same for W)."""
+    (sh, sw), (ph, pw) = _pair(stride, "stride"), _pair(padding, "padding")
+    return (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+
+
+def _check_geometry(x_shape, kh, kw, stride, padding):
+    """Validate an unfold/fold geometry; return (sh, sw, ph, pw, OH, OW)."""
+    if len(x_shape) != 4:
+        raise ValueError(f"expected an (N, C, H, W) input, got shape {tuple(x_shape)}")
+    (sh, sw), (ph, pw) = _pair(stride, "stride"), _pair(padding, "padding")
+    if kh < 1 or kw < 1 or sh < 1 or sw < 1 or ph < 0 or pw < 0:
+        raise ValueError(f"need kernel >= 1, stride >= 1, padding >= 0; got kernel ({kh}, {kw}), "
+                         f"stride ({sh}, {sw}), padding ({ph}, {pw})")
+    _, _, h, w = x_shape
+    if h + 2 * ph < kh or w + 2 * pw < kw:
+        raise ValueError(f"kernel ({kh}, {kw}) is larger than the padded input "
+                         f"({h + 2 * ph}, {w + 2 * pw}) (input {h}x{w}, padding ({ph}, {pw}))")
+    oh, ow = conv_output_size(h, w, kh, kw, (sh, sw), (ph, pw))
+    return sh, sw, ph, pw, oh, ow
+
+
+def _check_float(a, name):
+    if a.dtype not in _FLOATS:
+        raise TypeError(f"{name} must be float32 or float64, got {a.dtype}")
+
+
+def _valid_range(pad, tap, stride, size, n_out):
+    """Output indices o in [lo, hi) whose input index o*stride - pad + tap lies in [0, size)."""
+    lo = max(0, (pad - tap + stride - 1) // stride)
+    hi = min(n_out, (size - 1 + pad - tap) // stride + 1)
+    return lo, max(lo, hi)
+
+
+_valid_range_jit = numba.njit(cache=True, inline="always")(_valid_range)
+
+
+# ----------------------------------------------------------------------------- unfold (im2col)
+
+@numba.njit(cache=True, parallel=True)
+def unfold_kernel(x, kh, kw, sh, sw, ph, pw, cols):
+    """cols[c*kh*kw + i*kw + j, n*OH*OW + oh*OW + ow] = x[n, c, oh*sh-ph+i, ow*sw-pw+j] (0 if outside).
+
+    x: (N, C, H, W) C-contiguous; cols: (C*kh*kw, N*OH*OW) preallocated, every entry written.
+    Parallel over (row, sample) pairs; each task writes one contiguous run of OH*OW entries.
+    """
+    n_batch, n_chan, h, w = x.shape
+    oh_n = (h + 2 * ph - kh) // sh + 1
+    ow_n = (w + 2 * pw - kw) // sw + 1
+    plane = oh_n * ow_n
+    for task in numba.prange(n_chan * kh * kw * n_batch):
+        r, n = task // n_batch, task % n_batch
+        c, i, j = r // (kh * kw), (r // kw) % kh, r % kw
+        ow_lo, ow_hi = _valid_range_jit(pw, j, sw, w, ow_n)
+        for oh in range(oh_n):
+            q = n * plane + oh * ow_n
+            hh = oh * sh - ph + i
+            if hh < 0 or hh >= h:
+                for ow in range(ow_n):
+                    cols[r, q + ow] = 0
+                continue
+            for ow in range(ow_lo):
+                cols[r, q + ow] = 0
+            for ow in range(ow_lo, ow_hi):
+                cols[r, q + ow] = x[n, c, hh, ow * sw - pw + j]
+            for ow in range(ow_hi, ow_n):
+                cols[r, q + ow] = 0
+
+
+def unfold(x, kh, kw, stride=1, padding=0):
+    """im2col. x: (N, C, H, W) float32/float64 -> cols: (C*kh*kw, N*OH*OW), same dtype.
+
+    cols[c*kh*kw + i*kw + j, n*OH*OW + oh*OW + ow] = x_padded[n, c, oh*sh + i, ow*sw + j],
+    zero padding, OH = (H + 2*ph - kh)//sh + 1. stride, padding: int or (h, w) pair.
+    """
+    x = np.asarray(x)
+    _check_float(x, "unfold input")
+    sh, sw, ph, pw, oh, ow = _check_geometry(x.shape, kh, kw, stride, padding)
+    n, c = x.shape[:2]
+    cols = np.empty((c * kh * kw, n * oh * ow), dtype=x.dtype)
+    unfold_kernel(np.ascontiguousarray(x), kh, kw, sh, sw, ph, pw, cols)
+    return cols
+
+
+def _tap_view(xp, i, j, sh, sw, oh, ow):
+    """The (N, C, OH, OW) strided view of padded xp read by kernel tap (i, j)."""
+    return xp[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
+
+
+def unfold_numpy(x, kh, kw, stride=1, padding=0):
+    """NumPy twin of `unfold`: pad, then copy one strided view per kernel tap (i, j)."""
+    x = np.asarray(x)
+    sh, sw, ph, pw, oh, ow = _check_geometry(x.shape, kh, kw, stride, padding)
+    n, c = x.shape[:2]
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    cols = np.empty((c, kh, kw, n, oh, ow), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            cols[:, i, j] = _tap_view(xp, i, j, sh, sw, oh, ow).transpose(1, 0, 2, 3)
+    return cols.reshape(c * kh * kw, n * oh * ow)
+
+
+# ----------------------------------------------------------------------------- fold (col2im)
+
+@numba.njit(cache=True, parallel=True)
+def fold_kernel(cols, kh, kw, sh, sw, ph, pw, x):
+    """x[n, c, oh*sh-ph+i, ow*sw-pw+j] += cols[c*kh*kw + i*kw + j, n*OH*OW + oh*OW + ow].
+
+    The adjoint of unfold_kernel. cols: (C*kh*kw, N*OH*OW) C-contiguous; x: (N, C, H, W)
+    preallocated, overwritten (zeroed here first); entries landing in the padding are dropped.
+    Parallel over (sample, channel) planes, so no two tasks write the same pixel.
+    """
+    n_batch, n_chan, h, w = x.shape
+    oh_n = (h + 2 * ph - kh) // sh + 1
+    ow_n = (w + 2 * pw - kw) // sw + 1
+    plane = oh_n * ow_n
+    for task in numba.prange(n_batch * n_chan):
+        n, c = task // n_chan, task % n_chan
+        for hh in range(h):
+            for ww in range(w):
+                x[n, c, hh, ww] = 0
+        for i in range(kh):
+            oh_lo, oh_hi = _valid_range_jit(ph, i, sh, h, oh_n)
+            for j in range(kw):
+                ow_lo, ow_hi = _valid_range_jit(pw, j, sw, w, ow_n)
+                r = c * kh * kw + i * kw + j
+                for oh in range(oh_lo, oh_hi):
+                    q = n * plane + oh * ow_n
+                    hh = oh * sh - ph + i
+                    for ow in range(ow_lo, ow_hi):
+                        x[n, c, hh, ow * sw - pw + j] += cols[r, q + ow]
+
+
+def fold(cols, x_shape, kh, kw, stride=1, padding=0):
+    """col2im, the adjoint of `unfold`. cols: (C*kh*kw, N*OH*OW) -> x: x_shape = (N, C, H, W).
+
+    Every column entry is added to the input pixel `unfold` read it from; padding is dropped.
+    """
+    cols = np.asarray(cols)
+    _check_float(cols, "fold input")
+    sh, sw, ph, pw, oh, ow = _check_geometry(x_shape, kh, kw, stride, padding)
+    n, c, h, w = x_shape
+    if cols.shape != (c * kh * kw, n * oh * ow):
+        raise ValueError(f"fold: cols shape {cols.shape} does not match x_shape {tuple(x_shape)} "
+                         f"with kernel ({kh}, {kw}): expected {(c * kh * kw, n * oh * ow)}")
+    x = np.empty(tuple(x_shape), dtype=cols.dtype)
+    fold_kernel(np.ascontiguousarray(cols), kh, kw, sh, sw, ph, pw, x)
+    return x
+
+
+def fold_numpy(cols, x_shape, kh, kw, stride=1, padding=0):
+    """NumPy twin of `fold`: add each tap's block into a strided view of the padded image."""
+    sh, sw, ph, pw, oh, ow = _check_geometry(x_shape, kh, kw, stride, padding)
+    n, c, h, w = x_shape
+    cols = np.asarray(cols).reshape(c, kh, kw, n, oh, ow)
+    xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            _tap_view(xp, i, j, sh, sw, oh, ow)[...] += cols[:, i, j].transpose(1, 0, 2, 3)
+    return xp[:, :, ph:ph + h, pw:pw + w].copy()
+
+
+# ----------------------------------------------------------------------------- layout moves
+
+@numba.njit(cache=True, parallel=True)
+def cols_to_nchw_kernel(y, bias, out):
+    """out[n, o, :, :] = y[o, n*L:(n+1)*L] + bias[o], L = OH*OW.
+
+    y: (O, N*L) C-contiguous; bias: (O,); out: (N, O, OH, OW) preallocated, every entry written.
+    """
+    n_batch, n_out = out.shape[:2]
+    plane = out.shape[2] * out.shape[3]
+    for task in numba.prange(n_batch * n_out):
+        n, o = task // n_out, task % n_out
+        src = y[o, n * plane:(n + 1) * plane]
+        dst = out[n, o].reshape(plane)
+        b = bias[o]
+        for q in range(plane):
+            dst[q] = src[q] + b
+
+
+def cols_to_nchw(y, n, oh, ow, bias=None):
+    """GEMM output (O, N*OH*OW) (+ bias (O,)) -> image batch (N, O, OH, OW), in one pass."""
+    y = np.asarray(y)
+    _check_float(y, "cols_to_nchw input")
+    if y.ndim != 2 or y.shape[1] != n * oh * ow:
+        raise ValueError(f"cols_to_nchw: expected shape (O, {n * oh * ow}), got {y.shape}")
+    bias = np.zeros(y.shape[0], y.dtype) if bias is None else np.asarray(bias)
+    if bias.shape != (y.shape[0],) or bias.dtype != y.dtype:
+        raise ValueError(f"bias must be ({y.shape[0]},) {y.dtype}, got {bias.shape} {bias.dtype}")
+    out = np.empty((n, y.shape[0], oh, ow), dtype=y.dtype)
+    cols_to_nchw_kernel(np.ascontiguousarray(y), bias, out)
+    return out
+
+
+def cols_to_nchw_numpy(y, n, oh, ow, bias=None):
+    """NumPy twin of `cols_to_nchw`."""
+    out = y.reshape(y.shape[0], n, oh, ow).transpose(1, 0, 2, 3)
+    return (out if bias is None else out + bias[:, None, None]).copy()
+
+
+@numba.njit(cache=True, parallel=True)
+def nchw_to_cols_kernel(x, y):
+    """y[c, n*L:(n+1)*L] = x[n, c, :, :].ravel(), L = H*W. The adjoint of cols_to_nchw_kernel.
+
+    x: (N, C, H, W) C-contiguous; y: (C, N*L) preallocated, every entry written.
+    """
+    n_batch, n_chan = x.shape[:2]
+    plane = x.shape[2] * x.shape[3]
+    for task in numba.prange(n_batch * n_chan):
+        n, c = task // n_chan, task % n_chan
+        y[c, n * plane:(n + 1) * plane] = x[n, c].reshape(plane)
+
+
+def nchw_to_cols(x):
+    """Image batch (N, C, H, W) -> (C, N*H*W): the adjoint (and inverse) of `cols_to_nchw`."""
+    x = np.asarray(x)
+    _check_float(x, "nchw_to_cols input")
+    if x.ndim != 4:
+        raise ValueError(f"expected an (N, C, H, W) input, got shape {x.shape}")
+    n, c, h, w = x.shape
+    y = np.empty((c, n * h * w), dtype=x.dtype)
+    nchw_to_cols_kernel(np.ascontiguousarray(x), y)
+    return y
+
+
+def nchw_to_cols_numpy(x):
+    """NumPy twin of `nchw_to_cols`."""
+    n, c, h, w = x.shape
+    return x.transpose(1, 0, 2, 3).reshape(c, n * h * w).copy()

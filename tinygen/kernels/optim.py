@@ -1,0 +1,67 @@
+"""The Adam update as one fused in-place pass over (param, grad, m, v).
+
+Floor: kernels (the bottom of the tower). Imports numpy and numba only; no Tensor in here.
+
+PyTorch's Adam rule (torch.optim.Adam, with L2 weight decay added to the gradient, not AdamW),
+for step = 1, 2, ... (Kingma & Ba 2015, Algorithm 1):
+
+    g      = grad + weight_decay * param
+    m      = beta1 * m + (1 - beta1) * g
+    v      = beta2 * v + (1 - beta2) * g**2
+    m_hat  = m / (1 - beta1**step),   v_hat = v / (1 - beta2**step)
+    param -= lr * m_hat / (sqrt(v_hat) + eps)
+
+NumPy would need about ten temporaries for this; the kernel reads each array once and writes
+param, m and v in place. `adam_update_numpy` is the twin the tests compare against.
+"""
+import math
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True)
+def adam_update_kernel(param, grad, m, v, lr, beta1, beta2, eps, weight_decay, step):
+    """In place on 1-D param, m, v (grad read only); the rule in the module docstring."""
+    bc1 = 1.0 - beta1 ** step
+    bc2 = 1.0 - beta2 ** step
+    for k in range(param.size):
+        g = grad[k] + weight_decay * param[k]
+        m[k] = beta1 * m[k] + (1.0 - beta1) * g
+        v[k] = beta2 * v[k] + (1.0 - beta2) * g * g
+        param[k] -= lr * (m[k] / bc1) / (math.sqrt(v[k] / bc2) + eps)
+
+
+def _check_state(param, grad, m, v, step):
+    for name, a in (("grad", grad), ("m", m), ("v", v)):
+        if a.shape != param.shape or a.dtype != param.dtype:
+            raise ValueError(f"adam_update: {name} is {a.shape} {a.dtype}, "
+                             f"param is {param.shape} {param.dtype}")
+    for name, a in (("param", param), ("m", m), ("v", v)):
+        if not a.flags.c_contiguous or not a.flags.writeable:
+            raise ValueError(f"adam_update: {name} must be a writeable C-contiguous array")
+    if int(step) != step or step < 1:
+        raise ValueError(f"adam_update: step must be an integer >= 1, got {step!r}")
+
+
+def adam_update(param, grad, m, v, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+                step=1):
+    """One Adam step, in place on param, m and v (all the same shape and dtype as grad)."""
+    _check_state(param, grad, m, v, step)
+    adam_update_kernel(param.reshape(-1), np.ascontiguousarray(grad).reshape(-1), m.reshape(-1),
+                       v.reshape(-1), float(lr), float(beta1), float(beta2), float(eps),
+                       float(weight_decay), int(step))
+
+
+def adam_update_numpy(param, grad, m, v, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+                      step=1):
+    """NumPy twin of `adam_update` (same in-place contract)."""
+    _check_state(param, grad, m, v, step)
+    g = grad + weight_decay * param
+    m *= beta1
+    m += (1 - beta1) * g
+    v *= beta2
+    v += (1 - beta2) * g * g
+    m_hat = m / (1 - beta1 ** step)
+    v_hat = v / (1 - beta2 ** step)
+    param -= lr * m_hat / (np.sqrt(v_hat) + eps)
