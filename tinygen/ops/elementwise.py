@@ -93,6 +93,8 @@ class Pow(Function):
     def backward(ctx, grad):
         x, = ctx.inputs
         p = ctx.exponent
+        if p == 0.0:  # x^0 = 1 is constant; p x^(p-1) would be 0 * inf = nan at x = 0
+            return grad * 0.0
         if p == 1.0:
             return grad
         return grad * p * (x if p == 2.0 else x ** (p - 1.0))
