@@ -5,6 +5,7 @@ Place in the tower: plots/ (imports NumPy, matplotlib's Figure, runs.atomic_figu
 from __future__ import annotations
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from tinygen.runs import atomic_figure
 
@@ -23,6 +24,7 @@ def save_curves(records: list[dict], path, panels, x_key: str = "epoch",
                 ax.plot(xs, ys, marker="." if len(xs) < 30 else None, label=key)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel(x_key)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()

@@ -1,0 +1,138 @@
+"""The `tinygen` command line with a tiny budget: train, eval, sample, resume, refusals, errors,
+and the hand-written example, so that none of them can rot."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinygen import vae
+from tinygen.cli import main
+from tinygen.runs import read_metrics
+
+TINY = ["--limit", "64", "--batch-size", "32", "--hidden", "16", "--latent", "2"]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _quiet(monkeypatch):
+    monkeypatch.setenv("TINYGEN_PROGRESS", "0")
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """One tiny 1-epoch run shared by the read-only tests."""
+    out = tmp_path_factory.mktemp("runs") / "vae"
+    assert main(["train", "vae", "--epochs", "1", "--out", str(out), *TINY]) == 0
+    return out
+
+
+def _one_error_line(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    return err[0]
+
+
+def test_train_writes_config_metrics_checkpoint_and_figures(run):
+    names = {p.name for p in run.iterdir()}
+    assert {"config.json", "metrics.jsonl", "last.npz", "samples.png", "reconstructions.png",
+            "latent.png", "manifold.png", "loss.png"} <= names
+    assert json.loads((run / "config.json").read_text())["kind"] == "vae"
+    [record] = read_metrics(run)
+    for key in ("train_loss", "train_recon", "train_kl", "test_loss", "test_recon", "test_kl"):
+        assert np.isfinite(record[key])
+    assert record["test_loss"] == pytest.approx(record["test_recon"] + record["test_kl"])
+
+
+def test_eval_json_last_line_has_the_vae_metrics(run, capsys):
+    assert main(["eval", str(run), "--iw-samples", "5", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {"test_neg_elbo", "test_nll_iw", "active_units"} <= result.keys()
+    assert 0 <= result["active_units"] <= 2 and np.isfinite(result["test_nll_iw"])
+
+
+def test_sample_writes_float32_images_in_unit_interval(run, tmp_path):
+    out = tmp_path / "s.npy"
+    assert main(["sample", str(run), "-n", "7", "--out", str(out), "--seed", "3"]) == 0
+    x = np.load(out)
+    assert x.shape == (7, 1, 28, 28) and x.dtype == np.float32
+    assert x.min() >= 0 and x.max() <= 1
+    assert main(["sample", str(run), "-n", "7", "--out", str(tmp_path / "t.npy"),
+                 "--seed", "3"]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "t.npy"), x)   # the seed decides
+
+
+def test_resume_continues_from_the_last_epoch(tmp_path):
+    out = str(tmp_path / "r")
+    assert main(["train", "vae", "--epochs", "1", "--out", out, *TINY]) == 0
+    assert main(["train", "vae", "--epochs", "2", "--out", out, "--resume"]) == 0
+    assert [r["epoch"] for r in read_metrics(out)] == [0, 1]
+    straight = str(tmp_path / "s")
+    assert main(["train", "vae", "--epochs", "2", "--out", straight, *TINY]) == 0
+    # the resumed run is the run that never stopped (same batches, same noise)
+    assert read_metrics(out)[1]["test_loss"] == pytest.approx(
+        read_metrics(straight)[1]["test_loss"], rel=1e-5)
+
+
+def test_existing_run_directory_is_refused_unless_forced(run, capsys):
+    before = (run / "metrics.jsonl").read_bytes()
+    assert main(["train", "vae", "--epochs", "1", "--out", str(run), *TINY]) == 1
+    assert "already exists" in _one_error_line(capsys)
+    assert (run / "metrics.jsonl").read_bytes() == before
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["train", "vae", "--lr", "-1"], "--lr"),
+    (["train", "vae", "--epochs", "0"], "--epochs"),
+    (["train", "vae", "--model", "rnn"], "--model"),
+    (["train", "vae", "--nope"], "--nope"),
+    (["sample", "x", "--out", "y.npy"], "-n"),
+])
+def test_bad_flags_give_one_line_and_exit_2(argv, needle, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert needle in _one_error_line(capsys)
+
+
+def test_bad_paths_and_datasets_give_one_line_and_exit_1(tmp_path, run, capsys):
+    out = tmp_path / "never"
+    assert main(["train", "vae", "--dataset", "no-such-set", "--out", str(out)]) == 1
+    assert "no-such-set" in _one_error_line(capsys) and not out.exists()
+    assert main(["eval", str(tmp_path / "missing")]) == 1
+    assert "does not exist" in _one_error_line(capsys)
+    assert main(["sample", str(run), "-n", "2", "--out", str(tmp_path / "no" / "x.npy")]) == 1
+    assert "does not exist" in _one_error_line(capsys)
+    assert main(["train", "vae", "--resume", "--out", str(tmp_path / "missing")]) == 1
+    _one_error_line(capsys)
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "nan"
+    assert main(["train", "vae", "--epochs", "1", "--out", str(out), *TINY]) == 0
+    checkpoint = (out / "last.npz").read_bytes()
+    good_step = vae.train_step
+
+    def nan_step(*args, **kwargs):
+        terms = good_step(*args, **kwargs)
+        terms.loss = terms.loss * float("nan")
+        return terms
+    monkeypatch.setattr(vae, "train_step", nan_step)
+    assert main(["train", "vae", "--epochs", "3", "--out", str(out), "--resume"]) == 3
+    assert "non-finite loss" in _one_error_line(capsys)
+    assert (out / "last.npz").read_bytes() == checkpoint
+    assert len(read_metrics(out)) == 1
+
+
+def test_example_runs_with_a_tiny_budget(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "vae_mnist.py"), "--epochs", "1",
+         "--limit", "64", "--iw-samples", "5", "--latent", "2", "--out", str(tmp_path)],
+        capture_output=True, text=True, env=env, timeout=240)
+    assert result.returncode == 0, result.stderr
+    assert "test -ELBO" in result.stdout and "active units" in result.stdout
+    assert (tmp_path / "samples.png").exists() and (tmp_path / "latent.png").exists()
