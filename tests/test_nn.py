@@ -238,12 +238,12 @@ def test_linear_gradcheck_and_gradgradcheck():
 
 
 def test_conv2d_gradcheck_and_gradgradcheck():
-    _check_layer(nn.Conv2d(2, 3, 3, stride=2, padding=1), _x(2, 2, 5, 5))
+    _check_layer(nn.Conv2d(2, 2, 3, stride=2, padding=1), _x(2, 2, 4, 3))
 
 
 def test_conv_transpose2d_gradcheck_and_gradgradcheck():
     _check_layer(nn.ConvTranspose2d(2, 2, 3, stride=2, padding=1, output_padding=1),
-                 _x(2, 2, 3, 3))
+                 _x(2, 2, 2, 2))
 
 
 def test_batchnorm1d_train_mode_gradcheck_and_gradgradcheck():
