@@ -69,7 +69,9 @@ def broadcastable_shapes(draw, num_shapes=2, min_dims=0, max_dims=3, max_side=4)
 
 # -- arrays ------------------------------------------------------------------------------------
 def _resolve(draw, shape):
-    return draw(shape) if isinstance(shape, st.SearchStrategy) else tuple(shape)
+    if isinstance(shape, st.SearchStrategy):
+        return draw(shape)
+    return (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
 
 
 def _distinct_values(draw, size, min_value, max_value, margin):
@@ -92,7 +94,7 @@ def arrays(draw, shape, dtype=np.float64, min_value=-3.0, max_value=3.0, away_fr
            margin=1e-2, distinct=False):
     """Finite arrays of `dtype` with entries in [min_value, max_value].
 
-    shape:      a tuple or a strategy of tuples (e.g. shapes()).
+    shape:      a tuple (or an int) or a strategy of tuples (e.g. shapes()).
     min_value, max_value: the domain; shift it to where your function is defined and smooth
                 (log and sqrt: min_value=0.1; a loss at extreme logits: min_value=500, ...).
     away_from:  points (kinks) every entry stays at least `margin` from, e.g. (0.0,) for relu.
