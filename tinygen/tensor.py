@@ -160,7 +160,10 @@ class Tensor:
         if isinstance(other, Tensor):
             return other
         if isinstance(other, (bool, int, float)):
-            return Tensor(np.asarray(other, dtype=self.data.dtype))
+            dtype = self.data.dtype
+            if dtype.kind != "f":  # an integer tensor times 0.5 must not truncate 0.5 to 0
+                dtype = np.result_type(dtype, other)
+            return Tensor(np.asarray(other, dtype=dtype))
         return Tensor(other)
 
     def __add__(self, other): return ops.Add.apply(self, self._lift(other))
