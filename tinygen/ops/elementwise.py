@@ -8,6 +8,7 @@ derivative is zero almost everywhere, which keeps second derivatives exact.
 """
 import numpy as np
 
+from tinygen import kernels
 from tinygen.function import Function, constant
 
 
@@ -148,10 +149,10 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
-    """y = 1 / (1 + exp(-x));   dy/dx = y (1 - y)      (written so that it never overflows)"""
+    """y = 1 / (1 + exp(-x));   dy/dx = y (1 - y)      (never overflows: see kernels.elementwise)"""
     @staticmethod
     def forward(ctx, x):
-        return np.exp(-np.logaddexp(0, -x))
+        return kernels.sigmoid(x)
 
     @staticmethod
     def backward(ctx, grad):
@@ -163,7 +164,7 @@ class Softplus(Function):
     """y = log(1 + exp(x));   dy/dx = sigmoid(x)"""
     @staticmethod
     def forward(ctx, x):
-        return np.logaddexp(0, x)
+        return kernels.softplus(x)
 
     @staticmethod
     def backward(ctx, grad):
@@ -175,7 +176,7 @@ class LogSigmoid(Function):
     """y = log sigmoid(x) = -softplus(-x);   dy/dx = sigmoid(-x) = 1 - sigmoid(x)"""
     @staticmethod
     def forward(ctx, x):
-        return -np.logaddexp(0, -x)
+        return kernels.log_sigmoid(x)
 
     @staticmethod
     def backward(ctx, grad):
