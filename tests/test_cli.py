@@ -13,7 +13,8 @@ from tinygen import vae
 from tinygen.cli import main
 from tinygen.runs import read_metrics
 
-TINY = ["--limit", "64", "--batch-size", "32", "--hidden", "16", "--latent", "2"]
+TINY = ["--limit", "64", "--batch-size", "32", "--hidden", "16", "--latent", "2",
+        "--figures-every", "0"]
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -26,7 +27,8 @@ def _quiet(monkeypatch):
 def run(tmp_path_factory):
     """One tiny 1-epoch run shared by the read-only tests."""
     out = tmp_path_factory.mktemp("runs") / "vae"
-    assert main(["train", "vae", "--epochs", "1", "--out", str(out), *TINY]) == 0
+    assert main(["train", "vae", "--epochs", "1", "--out", str(out), *TINY,
+                 "--figures-every", "1"]) == 0
     return out
 
 

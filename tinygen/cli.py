@@ -92,8 +92,8 @@ def _add_vae_flags(p) -> None:
                    help="raise the KL weight linearly from 0 to beta over this many epochs")
     p.add_argument("--free-bits", type=nonnegative_float, default=0.0, metavar="NATS",
                    help="KL floor per latent unit (batch average), Kingma et al. 2016")
-    p.add_argument("--iw-samples", type=positive_int, default=None,
-                   help="also estimate the IW NLL with K samples at the end of training")
+    p.add_argument("--figures-every", type=int, default=1, metavar="EPOCHS",
+                   help="write the figures every this many epochs and at the end (0: never)")
 
 
 def _add_gan_flags(p) -> None:

@@ -178,4 +178,4 @@ def progress(iterable, total: int | None = None, desc: str = ""):
 def atomic_figure(fig, path: str | os.PathLike, dpi: int = 100) -> None:
     """Save a matplotlib figure as PNG under a temporary name, then rename it to `path`."""
     with io.atomic_write(path) as f:
-        fig.savefig(f, format="png", dpi=dpi, bbox_inches="tight")
+        fig.savefig(f, format="png", dpi=dpi)

@@ -252,8 +252,11 @@ def train_from_args(args) -> None:
                              cfg["kl_warmup"], cfg["free_bits"], runs.progress)
         record.update(evaluate(model, x_test), seconds=time.perf_counter() - t0)
         run.end_epoch(epoch, record, {"model": model}, {"optimizer": optimizer})
-        vae_figures(run.dir, model, x_test, y_test, prior_z, lambda z: decode_images(model, z))
-        save_vae_curves(runs.read_metrics(run.dir), run.dir / "loss.png")
+        every = getattr(args, "figures_every", 1)
+        if every > 0 and ((epoch + 1) % every == 0 or epoch + 1 == cfg["epochs"]):
+            vae_figures(run.dir, model, x_test, y_test, prior_z,
+                        lambda z: decode_images(model, z))
+            save_vae_curves(runs.read_metrics(run.dir), run.dir / "loss.png")
         print(f"epoch {epoch + 1}/{cfg['epochs']}  train -ELBO {record['train_loss']:.2f}  "
               f"test -ELBO {record['test_loss']:.2f} (recon {record['test_recon']:.2f}, "
               f"KL {record['test_kl']:.2f})  {record['seconds']:.0f}s", flush=True)

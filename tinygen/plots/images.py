@@ -33,7 +33,8 @@ def _show(ax, grid, title: str) -> None:
 
 def save_image_grid(images, path, title: str = "", ncol: int = 8) -> None:
     """One grid of images (N, C, H, W) in [0, 1] -> PNG."""
-    fig = Figure(figsize=(ncol * 0.6 + 0.4, -(-len(images) // ncol) * 0.6 + 0.6))
+    fig = Figure(figsize=(ncol * 0.6 + 0.2, -(-len(images) // ncol) * 0.6 + 0.5))
+    fig.subplots_adjust(0.01, 0.01, 0.99, 1 - 0.3 / fig.get_figheight())
     _show(fig.add_subplot(), image_grid(images, ncol), title)
     atomic_figure(fig, path)
 
@@ -61,6 +62,7 @@ def save_latent_scatter(means, labels, path) -> None:
     """Posterior means (N, D) coloured by label; PCA to 2D when D > 2."""
     points, explained = pca_2d(means)
     fig = Figure(figsize=(6.4, 5.4))
+    fig.subplots_adjust(0.12, 0.1, 0.98, 0.93)
     ax = fig.add_subplot()
     if points.shape[1] == 1:
         points = np.column_stack([points[:, 0], np.zeros(len(points))])
@@ -85,7 +87,8 @@ def manifold_grid(n: int = 15, extent: float = 2.5) -> np.ndarray:
 
 def save_manifold(images, n: int, path, extent: float = 2.5) -> None:
     """Decodings of manifold_grid(n, extent) (n*n, C, H, W) as one n x n picture."""
-    fig = Figure(figsize=(7, 7))
+    fig = Figure(figsize=(7, 7.3))
+    fig.subplots_adjust(0.01, 0.01, 0.99, 0.95)
     _show(fig.add_subplot(), image_grid(images, n, pad=0),
           f"decoded 2D latent grid, z in [-{extent}, {extent}]^2")
     atomic_figure(fig, path)
