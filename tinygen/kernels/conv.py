@@ -19,10 +19,12 @@ column entry back onto the input pixel it was read from, dropping the padding. `
 the adjoint of `cols_to_nchw` (without bias). Because these pairs are adjoint, the backward of each
 is the other, which is what makes conv2d differentiable to any order (see tinygen/ops/conv.py).
 
-Each numba kernel (`*_kernel`, @njit(cache=True, parallel=True), prange over the outer loop, no
-allocation inside) is called by a small Python front end that checks shapes and allocates the
-output; each front end has a plain-NumPy twin (`*_numpy`) that the tests compare it against.
-Matrix products are not done here: they go to BLAS through np.matmul in the op layer.
+Each numba kernel (`*_kernel`, @njit(cache=True), no allocation inside its loops) is called by a
+small Python front end that checks shapes and allocates the output; each front end has a
+plain-NumPy twin (`*_numpy`) that the tests compare it against. unfold and fold work one
+(channel, sample) plane at a time: the plane is copied into a zero-bordered buffer, so the inner
+loops need no bounds tests. They also come as `*_kernel_parallel` (numba.prange over the planes),
+used for large inputs. Matrix products are not done here: they go to BLAS via np.matmul.
 """
 import numba
 import numpy as np
@@ -65,46 +67,56 @@ def _check_float(a, name):
         raise TypeError(f"{name} must be float32 or float64, got {a.dtype}")
 
 
-def _valid_range(pad, tap, stride, size, n_out):
-    """Output indices o in [lo, hi) whose input index o*stride - pad + tap lies in [0, size)."""
-    lo = max(0, (pad - tap + stride - 1) // stride)
-    hi = min(n_out, (size - 1 + pad - tap) // stride + 1)
-    return lo, max(lo, hi)
-
-
-_valid_range_jit = numba.njit(cache=True, inline="always")(_valid_range)
+# Above this many output entries the kernels run their parallel loop (numba.prange over tasks,
+# one thread per core); below it waking the thread pool costs more than it saves.
+PARALLEL_MIN_SIZE = 1 << 18
 
 
 # ----------------------------------------------------------------------------- unfold (im2col)
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, inline="always")
+def _unfold_task(task, x, kh, kw, sh, sw, ph, pw, cols, pad):
+    """Task (c, n) = divmod(task, N): copy plane x[n, c] into the middle of `pad` (whose zero
+    border is the padding), then fill columns n*L:(n+1)*L of the kh*kw rows of channel c."""
+    n_batch, _, h, w = x.shape
+    c, n = task // n_batch, task % n_batch
+    oh_n, ow_n = (pad.shape[0] - kh) // sh + 1, (pad.shape[1] - kw) // sw + 1
+    plane = oh_n * ow_n
+    for a in range(h):
+        for b in range(w):
+            pad[ph + a, pw + b] = x[n, c, a, b]
+    for i in range(kh):
+        for j in range(kw):
+            dst = cols[(c * kh + i) * kw + j, n * plane:(n + 1) * plane]
+            for oh in range(oh_n):
+                src = pad[oh * sh + i]
+                for ow in range(ow_n):
+                    dst[oh * ow_n + ow] = src[ow * sw + j]
+
+
+@numba.njit(cache=True)
 def unfold_kernel(x, kh, kw, sh, sw, ph, pw, cols):
     """cols[c*kh*kw + i*kw + j, n*OH*OW + oh*OW + ow] = x[n, c, oh*sh-ph+i, ow*sw-pw+j] (0 if outside).
 
     x: (N, C, H, W) C-contiguous; cols: (C*kh*kw, N*OH*OW) preallocated, every entry written.
-    Parallel over (row, sample) pairs; each task writes one contiguous run of OH*OW entries.
+    One task per (channel, sample); the only allocation is one padded plane, outside the loop.
     """
     n_batch, n_chan, h, w = x.shape
-    oh_n = (h + 2 * ph - kh) // sh + 1
-    ow_n = (w + 2 * pw - kw) // sw + 1
-    plane = oh_n * ow_n
-    for task in numba.prange(n_chan * kh * kw * n_batch):
-        r, n = task // n_batch, task % n_batch
-        c, i, j = r // (kh * kw), (r // kw) % kh, r % kw
-        ow_lo, ow_hi = _valid_range_jit(pw, j, sw, w, ow_n)
-        for oh in range(oh_n):
-            q = n * plane + oh * ow_n
-            hh = oh * sh - ph + i
-            if hh < 0 or hh >= h:
-                for ow in range(ow_n):
-                    cols[r, q + ow] = 0
-                continue
-            for ow in range(ow_lo):
-                cols[r, q + ow] = 0
-            for ow in range(ow_lo, ow_hi):
-                cols[r, q + ow] = x[n, c, hh, ow * sw - pw + j]
-            for ow in range(ow_hi, ow_n):
-                cols[r, q + ow] = 0
+    pad = np.zeros((h + 2 * ph, w + 2 * pw), x.dtype)
+    for task in range(n_chan * n_batch):
+        _unfold_task(task, x, kh, kw, sh, sw, ph, pw, cols, pad)
+
+
+@numba.njit(cache=True, parallel=True)
+def unfold_kernel_parallel(x, kh, kw, sh, sw, ph, pw, cols, n_chunks):
+    """unfold_kernel with the tasks cut into n_chunks contiguous runs, spread over the threads
+    by numba.prange; each run allocates its own padded plane once."""
+    n_batch, n_chan, h, w = x.shape
+    n_tasks = n_chan * n_batch
+    for chunk in numba.prange(n_chunks):
+        pad = np.zeros((h + 2 * ph, w + 2 * pw), x.dtype)
+        for task in range(chunk * n_tasks // n_chunks, (chunk + 1) * n_tasks // n_chunks):
+            _unfold_task(task, x, kh, kw, sh, sw, ph, pw, cols, pad)
 
 
 def unfold(x, kh, kw, stride=1, padding=0):
@@ -118,7 +130,11 @@ def unfold(x, kh, kw, stride=1, padding=0):
     sh, sw, ph, pw, oh, ow = _check_geometry(x.shape, kh, kw, stride, padding)
     n, c = x.shape[:2]
     cols = np.empty((c * kh * kw, n * oh * ow), dtype=x.dtype)
-    unfold_kernel(np.ascontiguousarray(x), kh, kw, sh, sw, ph, pw, cols)
+    args = (np.ascontiguousarray(x), kh, kw, sh, sw, ph, pw, cols)
+    if cols.size >= PARALLEL_MIN_SIZE:
+        unfold_kernel_parallel(*args, numba.get_num_threads())
+    else:
+        unfold_kernel(*args)
     return cols
 
 
@@ -142,33 +158,51 @@ def unfold_numpy(x, kh, kw, stride=1, padding=0):
 
 # ----------------------------------------------------------------------------- fold (col2im)
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, inline="always")
+def _fold_task(task, cols, kh, kw, sh, sw, ph, pw, x, pad):
+    """Task (c, n) = divmod(task, N): add the kh*kw row segments n*L:(n+1)*L of channel c into
+    the zeroed plane `pad`, then copy its middle (the padding dropped) to x[n, c]."""
+    n_batch, _, h, w = x.shape
+    c, n = task // n_batch, task % n_batch
+    oh_n, ow_n = (pad.shape[0] - kh) // sh + 1, (pad.shape[1] - kw) // sw + 1
+    plane = oh_n * ow_n
+    pad[:, :] = 0
+    for i in range(kh):
+        for j in range(kw):
+            src = cols[(c * kh + i) * kw + j, n * plane:(n + 1) * plane]
+            for oh in range(oh_n):
+                dst = pad[oh * sh + i]
+                for ow in range(ow_n):
+                    dst[ow * sw + j] += src[oh * ow_n + ow]
+    for a in range(h):
+        for b in range(w):
+            x[n, c, a, b] = pad[ph + a, pw + b]
+
+
+@numba.njit(cache=True)
 def fold_kernel(cols, kh, kw, sh, sw, ph, pw, x):
     """x[n, c, oh*sh-ph+i, ow*sw-pw+j] += cols[c*kh*kw + i*kw + j, n*OH*OW + oh*OW + ow].
 
     The adjoint of unfold_kernel. cols: (C*kh*kw, N*OH*OW) C-contiguous; x: (N, C, H, W)
-    preallocated, overwritten (zeroed here first); entries landing in the padding are dropped.
-    Parallel over (sample, channel) planes, so no two tasks write the same pixel.
+    preallocated, every entry overwritten; entries landing in the padding are dropped.
+    One task per (channel, sample) plane, so no two tasks write the same pixel.
     """
     n_batch, n_chan, h, w = x.shape
-    oh_n = (h + 2 * ph - kh) // sh + 1
-    ow_n = (w + 2 * pw - kw) // sw + 1
-    plane = oh_n * ow_n
-    for task in numba.prange(n_batch * n_chan):
-        n, c = task // n_chan, task % n_chan
-        for hh in range(h):
-            for ww in range(w):
-                x[n, c, hh, ww] = 0
-        for i in range(kh):
-            oh_lo, oh_hi = _valid_range_jit(ph, i, sh, h, oh_n)
-            for j in range(kw):
-                ow_lo, ow_hi = _valid_range_jit(pw, j, sw, w, ow_n)
-                r = c * kh * kw + i * kw + j
-                for oh in range(oh_lo, oh_hi):
-                    q = n * plane + oh * ow_n
-                    hh = oh * sh - ph + i
-                    for ow in range(ow_lo, ow_hi):
-                        x[n, c, hh, ow * sw - pw + j] += cols[r, q + ow]
+    pad = np.empty((h + 2 * ph, w + 2 * pw), x.dtype)
+    for task in range(n_chan * n_batch):
+        _fold_task(task, cols, kh, kw, sh, sw, ph, pw, x, pad)
+
+
+@numba.njit(cache=True, parallel=True)
+def fold_kernel_parallel(cols, kh, kw, sh, sw, ph, pw, x, n_chunks):
+    """fold_kernel with the tasks cut into n_chunks contiguous runs, spread over the threads
+    by numba.prange; each run allocates its own plane buffer once."""
+    n_batch, n_chan, h, w = x.shape
+    n_tasks = n_chan * n_batch
+    for chunk in numba.prange(n_chunks):
+        pad = np.empty((h + 2 * ph, w + 2 * pw), x.dtype)
+        for task in range(chunk * n_tasks // n_chunks, (chunk + 1) * n_tasks // n_chunks):
+            _fold_task(task, cols, kh, kw, sh, sw, ph, pw, x, pad)
 
 
 def fold(cols, x_shape, kh, kw, stride=1, padding=0):
@@ -184,7 +218,11 @@ def fold(cols, x_shape, kh, kw, stride=1, padding=0):
         raise ValueError(f"fold: cols shape {cols.shape} does not match x_shape {tuple(x_shape)} "
                          f"with kernel ({kh}, {kw}): expected {(c * kh * kw, n * oh * ow)}")
     x = np.empty(tuple(x_shape), dtype=cols.dtype)
-    fold_kernel(np.ascontiguousarray(cols), kh, kw, sh, sw, ph, pw, x)
+    args = (np.ascontiguousarray(cols), kh, kw, sh, sw, ph, pw, x)
+    if cols.size >= PARALLEL_MIN_SIZE:
+        fold_kernel_parallel(*args, numba.get_num_threads())
+    else:
+        fold_kernel(*args)
     return x
 
 
@@ -202,7 +240,7 @@ def fold_numpy(cols, x_shape, kh, kw, stride=1, padding=0):
 
 # ----------------------------------------------------------------------------- layout moves
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def cols_to_nchw_kernel(y, bias, out):
     """out[n, o, :, :] = y[o, n*L:(n+1)*L] + bias[o], L = OH*OW.
 
@@ -210,7 +248,7 @@ def cols_to_nchw_kernel(y, bias, out):
     """
     n_batch, n_out = out.shape[:2]
     plane = out.shape[2] * out.shape[3]
-    for task in numba.prange(n_batch * n_out):
+    for task in range(n_batch * n_out):
         n, o = task // n_out, task % n_out
         src = y[o, n * plane:(n + 1) * plane]
         dst = out[n, o].reshape(plane)
@@ -239,7 +277,7 @@ def cols_to_nchw_numpy(y, n, oh, ow, bias=None):
     return (out if bias is None else out + bias[:, None, None]).copy()
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def nchw_to_cols_kernel(x, y):
     """y[c, n*L:(n+1)*L] = x[n, c, :, :].ravel(), L = H*W. The adjoint of cols_to_nchw_kernel.
 
@@ -247,7 +285,7 @@ def nchw_to_cols_kernel(x, y):
     """
     n_batch, n_chan = x.shape[:2]
     plane = x.shape[2] * x.shape[3]
-    for task in numba.prange(n_batch * n_chan):
+    for task in range(n_batch * n_chan):
         n, c = task // n_chan, task % n_chan
         y[c, n * plane:(n + 1) * plane] = x[n, c].reshape(plane)
 

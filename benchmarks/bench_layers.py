@@ -1,0 +1,124 @@
+"""Forward+backward time of single layers, tinygen side by side with a reference.
+
+Benchmarks sit outside the tower: they use the public API (tinygen.ops.conv, tinygen.functional)
+and compare against raw NumPy (dense layer) or PyTorch's CPU path (conv layers, when installed).
+
+    python benchmarks/bench_layers.py [--repeats 30]
+
+Cases (float32; the input gets a gradient too, as for a hidden layer or a GAN discriminator
+whose input gradient feeds the generator):
+    dense     batch 128, 784 -> 400 (the MLP-VAE encoder)   vs NumPy BLAS: the same three GEMMs
+    conv a    64x1x28x28 -> 64 ch, 4x4, stride 2, pad 1      vs torch.nn.functional.conv2d
+    conv b    64x64x14x14 -> 128 ch, 4x4, stride 2, pad 1    vs torch.nn.functional.conv2d
+    convT a/b the DCGAN-28 generator's mirror layers          vs torch conv_transpose2d
+Each repeat times one tinygen run and one reference run back to back (so both see the same
+machine load), after warm-up runs that are not counted. ratio = reference time / tinygen time
+(>= 1: tinygen is faster), computed from the medians and from the minima.
+"""
+import argparse
+import time
+
+import numba
+import numpy as np
+
+import tinygen as tg
+from tinygen.ops.conv import conv2d, conv_transpose2d
+
+try:
+    import torch
+except ImportError:  # the conv rows are then skipped
+    torch = None
+
+
+def _grads_cleared(*tensors):
+    for t in tensors:
+        t.grad = None
+
+
+def dense_case(rng):
+    """tinygen linear layer vs the same math as raw NumPy GEMMs."""
+    x, w = rng.standard_normal((128, 784), np.float32), rng.standard_normal((400, 784), np.float32)
+    b, gy = rng.standard_normal(400, np.float32), rng.standard_normal((128, 400), np.float32)
+    tx, tw, tb = (tg.tensor(a, requires_grad=True) for a in (x, w, b))
+    tgy = tg.tensor(gy)
+
+    def ours():
+        _grads_cleared(tx, tw, tb)
+        (tx @ tw.T + tb).backward(tgy)
+
+    def numpy_ref():
+        y = x @ w.T + b                                       # noqa: F841  (the forward)
+        return gy.T @ x, gy.sum(axis=0), gy @ w              # dW, db, dx
+    return "dense 128x784->400", ours, "numpy", numpy_ref
+
+
+def conv_case(name, x_shape, w_shape, transpose, rng, **geometry):
+    """tinygen conv2d / conv_transpose2d vs torch's, input/weight/bias gradients included."""
+    x = rng.standard_normal(x_shape, np.float32)
+    w = (rng.standard_normal(w_shape, np.float32) * 0.05).astype(np.float32)
+    b = rng.standard_normal(w_shape[1] if transpose else w_shape[0], np.float32)
+    ours_fn, torch_fn = ((conv_transpose2d, torch.nn.functional.conv_transpose2d) if transpose
+                         else (conv2d, torch.nn.functional.conv2d))
+    tx, tw, tb = (tg.tensor(a, requires_grad=True) for a in (x, w, b))
+    gy = rng.standard_normal(ours_fn(tx, tw, tb, **geometry).shape, np.float32)
+    tgy = tg.tensor(gy)
+    px, pw, pb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    pgy = torch.tensor(gy)
+
+    def ours():
+        _grads_cleared(tx, tw, tb)
+        ours_fn(tx, tw, tb, **geometry).backward(tgy)
+
+    def theirs():
+        for t in (px, pw, pb):
+            t.grad = None
+        torch_fn(px, pw, pb, **geometry).backward(pgy)
+    return name, ours, "torch", theirs
+
+
+def time_pair(ours, ref, repeats, warmup=3):
+    """Per-run seconds of `ours` and `ref`, alternating, after `warmup` uncounted runs of each."""
+    for _ in range(warmup):
+        ours(), ref()
+    t_ours, t_ref = [], []
+    for _ in range(repeats):
+        for fn, times in ((ours, t_ours), (ref, t_ref)):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+    return np.array(t_ours) * 1e3, np.array(t_ref) * 1e3
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=30, help="timed runs of each side")
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    cases = [dense_case(rng)]
+    if torch is None:
+        print("torch is not installed: conv rows skipped")
+    else:
+        torch.set_num_threads(2)
+        g = dict(stride=2, padding=1)
+        cases += [
+            conv_case("conv a 64x1x28x28->64", (64, 1, 28, 28), (64, 1, 4, 4), False, rng, **g),
+            conv_case("conv b 64x64x14x14->128", (64, 64, 14, 14), (128, 64, 4, 4), False, rng,
+                      **g),
+            conv_case("convT b 64x128x7x7->64", (64, 128, 7, 7), (128, 64, 4, 4), True, rng, **g),
+            conv_case("convT a 64x64x14x14->1", (64, 64, 14, 14), (64, 1, 4, 4), True, rng, **g),
+        ]
+    header = (f"{'layer (fwd+bwd, float32)':26} {'ref':6} {'tinygen ms min/med/max':>24} "
+              f"{'reference ms min/med/max':>26} {'ratio med':>9} {'ratio min':>9}")
+    print(header)
+    print("-" * len(header))
+    for name, ours, ref_name, ref in cases:
+        t_ours, t_ref = time_pair(ours, ref, args.repeats)
+        fmt = lambda t: f"{t.min():6.2f}/{np.median(t):6.2f}/{t.max():7.2f}"  # noqa: E731
+        print(f"{name:26} {ref_name:6} {fmt(t_ours):>24} {fmt(t_ref):>26} "
+              f"{np.median(t_ref) / np.median(t_ours):9.2f} {t_ref.min() / t_ours.min():9.2f}")
+    print("ratio = reference time / tinygen time (>= 1 means tinygen is at least as fast); "
+          f"numba threads {numba.get_num_threads()}")
+
+
+if __name__ == "__main__":
+    main()
