@@ -76,7 +76,8 @@ class ConvVAE(nn.Module):
         self.enc = nn.Linear(int(np.prod(self.grid)), hidden)
         self.enc_mu, self.enc_logvar = nn.Linear(hidden, latent), nn.Linear(hidden, latent)
         self.dec1, self.dec2 = nn.Linear(latent, hidden), nn.Linear(hidden, int(np.prod(self.grid)))
-        self.deconv1, self.deconv2 = nn.ConvTranspose2d(64, 32, 4, 2, 1), nn.ConvTranspose2d(32, c, 4, 2, 1)
+        self.deconv1 = nn.ConvTranspose2d(64, 32, 4, 2, 1)
+        self.deconv2 = nn.ConvTranspose2d(32, c, 4, 2, 1)
 
     def encode(self, x):
         h = self.conv2(self.conv1(x).relu()).relu()
@@ -201,6 +202,8 @@ TRAIN_KEYS = ("dataset", "model", "latent", "hidden", "epochs", "batch_size", "l
 
 
 def _load_data(config: dict):
+    """((x_train, y_train), (x_test, y_test)) of config["dataset"], the first config["limit"]
+    of each. A user's file is a single split: it serves as train and test set."""
     from tinygen.data import load_dataset
     train = load_dataset(config["dataset"], "train")
     test = load_dataset(config["dataset"], "test") if config["dataset"] in ("mnist-5k", "mnist") \

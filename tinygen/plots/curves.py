@@ -26,7 +26,8 @@ def save_curves(records: list[dict], path, panels, x_key: str = "epoch",
         ax.set_xlabel(x_key)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        if ax.lines:
+            ax.legend(fontsize=8)
     fig.tight_layout()
     atomic_figure(fig, path)
 

@@ -21,7 +21,8 @@ def image_grid(images, ncol: int = 8, pad: int = 1) -> np.ndarray:
     grid = np.full((c, rows * (h + pad) + pad, ncol * (w + pad) + pad), 0.5, np.float32)
     for i, img in enumerate(images):
         r, q = divmod(i, ncol)
-        grid[:, pad + r * (h + pad):(r + 1) * (h + pad), pad + q * (w + pad):(q + 1) * (w + pad)] = img
+        top, left = pad + r * (h + pad), pad + q * (w + pad)
+        grid[:, top:top + h, left:left + w] = img
     return grid[0] if c == 1 else grid.transpose(1, 2, 0)
 
 
