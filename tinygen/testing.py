@@ -23,14 +23,18 @@ bounds) average two slopes and disagree with any one-sided derivative, so values
 at least `margin` away from the listed points. `distinct=True` keeps every pair of entries
 `margin` apart, for ops whose kinks are ties between entries (max, maximum, minimum).
 
-Example, a property test of your own op:
+Example, property tests of your own op (Cube as in tinygen/function.py's docstring):
 
     from hypothesis import given
     from tinygen.testing import check_grads, shapes, tensors
 
-    @given(tensors(shapes(max_dims=2), min_value=0.1, max_value=4.0))
-    def test_my_log_has_correct_gradients(x):
-        check_grads(lambda x: MyLog.apply(x), [x])
+    @given(tensors(shapes(max_dims=2), min_value=0.1, max_value=4.0))  # log needs x > 0
+    def test_log_of_cube_has_exact_first_and_second_derivatives(x):
+        check_grads(lambda x: Cube.apply(x).log(), [x])
+
+    @given(tensors(shapes(), away_from=(0.0,)))  # no central difference across relu's kink
+    def test_relu_of_cube_has_exact_derivatives(x):
+        check_grads(lambda x: Cube.apply(x).relu(), [x])
 """
 import numpy as np
 from hypothesis import strategies as st
@@ -116,9 +120,9 @@ def arrays(draw, shape, dtype=np.float64, min_value=-3.0, max_value=3.0, away_fr
 def non_contiguous_arrays(draw, shape, dtype=np.float64, **array_kwargs):
     """Arrays drawn like `arrays(...)`, returned as a non-contiguous view holding those values.
 
-    The view is one of: transposed (Fortran order, when 2+ axes are longer than 1), strided (every other entry of a
-    bigger buffer) or reversed (negative strides). 0-d arrays, and arrays with one entry, are
-    contiguous whatever their strides.
+    The view is one of: transposed (Fortran order, when 2+ axes are longer than 1), strided
+    (every other entry of a bigger buffer) or reversed (negative strides). 0-d arrays, and
+    arrays with one entry, are contiguous whatever their strides.
     """
     values = draw(arrays(shape, dtype, **array_kwargs))
     if values.ndim == 0:
