@@ -1,0 +1,212 @@
+"""Adversarial training, written out step by step: losses, penalties, the training step.
+
+Place in the tower: vae/gan floor (imports tensor, functional, nn, optim, random; the networks
+are in gan_models.py; runs, data, metrics and plots are imported by gan_run.py, which drives a
+whole run for the CLI). The examples in examples/gan_2d.py and examples/dcgan_mnist.py write
+the same step by hand with the public API.
+
+A GAN (Goodfellow et al. 2014) trains a generator G(z) against a discriminator D, whose logit
+D_logit(x) says how real x looks; D(x) = sigmoid(D_logit(x)). `train_step` below is the one
+training step of tinygen, and follows the recipe in this order (each step is marked in the code):
+
+  1. Randomly initialize the weights of the generator and the discriminator  (build_models).
+  2. Sample a noise vector and generate an image with the generator.
+  3. Predict, with the discriminator, the probability that the generated image is real.
+  4. Compute the losses both assuming the image was fake and assuming it was real.
+  5. Train the discriminator to output that the generated image is fake (G gets no update).
+  6. Compute the generator's penalty through the discriminator's probability, without using
+     it to train the discriminator.
+  7. Train the generator to generate images that the discriminator thinks are real.
+  8. Use the discriminator to calculate the probability that a real image is real.
+  9. Use that loss to train the discriminator to output 1 when it sees real images.
+
+Each update differentiates its loss with tg.grad(loss, params) with respect to the parameters
+of the network being trained ONLY, so the other network receives no gradient at all -- the
+separation of the two players is structural, not a matter of remembering to zero gradients.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+import tinygen as tg
+from tinygen import functional as F
+from tinygen.gan_models import build_models  # noqa: F401  (step 1; re-exported)
+
+LOSSES = ("non_saturating", "minimax", "wgan-gp")
+
+
+@dataclass
+class GANLoss:
+    """What each player minimises (D's two halves are trained at steps 5 and 9).
+
+    kind 'non_saturating' (default) / 'minimax' (Goodfellow et al. 2014):
+        D on fakes  softplus(l_fake)                 = -log(1 - D(G(z)))
+        D on reals  BCE(l_real, real_label)          = -log D(x) when real_label = 1
+        G           softplus(-l_fake) (-log D(G(z)))  or  -softplus(l_fake) (log(1 - D(G(z))))
+    kind 'wgan-gp' (Gulrajani et al. 2017): D is a critic, D on fakes E[l_fake],
+        D on reals -E[l_real] + gp * E[(|grad_x l(x_hat)| - 1)^2],  G -E[l_fake].
+    real_label < 1: one-sided label smoothing (Salimans et al. 2016).
+    r1 > 0 adds the R1 penalty (r1 / 2) E_x |grad_x l_real(x)|^2 on reals (Mescheder et al. 2018).
+    """
+    kind: str = "non_saturating"
+    real_label: float = 1.0
+    r1: float = 0.0
+    gp: float = 10.0
+
+    def __post_init__(self):
+        if self.kind not in LOSSES:
+            raise ValueError(f"GAN loss must be one of {LOSSES}, got {self.kind!r}")
+
+    def discriminator_fake(self, fake_logits):
+        if self.kind == "wgan-gp":
+            return fake_logits.mean()
+        return F.binary_cross_entropy_with_logits(fake_logits, 0.0)
+
+    def discriminator_real(self, real_logits):
+        if self.kind == "wgan-gp":
+            return -real_logits.mean()
+        return F.binary_cross_entropy_with_logits(real_logits, self.real_label)
+
+    def generator(self, fake_logits):
+        if self.kind == "wgan-gp":
+            return -fake_logits.mean()
+        return F.gan_generator_loss(fake_logits, self.kind)
+
+
+# -- gradient penalties: second-order autograd (tg.grad with create_graph=True) ----------------
+def _squared_norms(g):
+    """|g_i|^2 per example: g (N, ...) -> (N,)"""
+    return (g * g).reshape(g.shape[0], -1).sum(axis=1)
+
+
+def r1_penalty(D, x):
+    """R1 (Mescheder et al. 2018) on real x: (1/2) E_x |grad_x D_logit(x)|^2 -> (penalty, logits).
+
+    The gradient is taken with create_graph=True so the penalty can itself be differentiated
+    with respect to D's parameters. The logits (N, 1) are returned so step 8's forward pass is
+    shared with the penalty.
+    """
+    x = x.detach().requires_grad_()
+    logits = D(x)
+    (g,) = tg.grad(logits.sum(), [x], create_graph=True)
+    return 0.5 * _squared_norms(g).mean(), logits
+
+
+def wgan_gradient_penalty(D, real, fake, rng):
+    """WGAN-GP (Gulrajani et al. 2017): E[(|grad D_logit(x_hat)| - 1)^2],
+    x_hat = eps x + (1 - eps) x_fake, eps ~ U(0, 1) per example."""
+    eps = rng.uniform(size=(real.shape[0],) + (1,) * (real.ndim - 1)).astype(real.dtype)
+    x_hat = (real.detach() * eps + fake.detach() * (1 - eps)).detach().requires_grad_()
+    (g,) = tg.grad(D(x_hat).sum(), [x_hat], create_graph=True)
+    norms = (_squared_norms(g) + 1e-12).sqrt()
+    return ((norms - 1) ** 2).mean()
+
+
+# -- one step --------------------------------------------------------------------------------
+def descend(optimizer, loss, params) -> None:
+    """One optimizer step on `loss` with respect to `params` only: grad = d loss / d params is
+    computed with tg.grad, so no other tensor in the graph gets a gradient."""
+    params = list(params)
+    for p, g in zip(params, tg.grad(loss, params, allow_unused=True)):
+        p.grad = g
+    optimizer.step()
+    for p in params:
+        p.grad = None
+
+
+def _probability(logits) -> float:
+    """mean D = sigmoid(logit) over the batch, a float (for the logs)"""
+    return float(np.mean(1 / (1 + np.exp(-logits.data.astype(np.float64)))))
+
+
+def train_step(G, D, opt_G, opt_D, x_real, z, loss: GANLoss, augment=None, rng=None,
+               track: bool = False) -> dict:
+    """One adversarial step on a real batch x_real (N, ...) and noise z (N, latent) -> stats.
+
+    augment: an optional differentiable map applied to every input of D (DiffAugment, Zhao et
+    al. 2020); rng: np.random.Generator for the augmentation and WGAN-GP mixing (default
+    tg.random's). track=True also measures D(G(z)) after the generator's update (one more
+    forward pass, no gradient). Stats: loss_d, loss_g, d_real, d_fake (D(G(z)) when D is
+    trained), d_fake_g (when G is trained), [d_fake_after], [penalty].
+    """
+    rng = rng if rng is not None else tg.random.get_rng()
+    aug = augment if augment is not None else (lambda x, rng: x)
+    d_params, g_params = list(D.parameters()), list(G.parameters())
+    x_real = x_real if isinstance(x_real, tg.Tensor) else tg.tensor(x_real)
+    z = z if isinstance(z, tg.Tensor) else tg.tensor(z)
+    # Step 2: sample a noise vector (z, drawn by the caller) and generate samples.
+    fake = G(z)
+    # Step 3: D's probability that the generated samples are real (D sees a detached copy:
+    #         the generator is not in this graph).
+    fake_logits = D(aug(fake.detach(), rng))
+    # Step 4: the losses assuming the samples are fake (D's) and assuming they are real (G's).
+    loss_as_fake = loss.discriminator_fake(fake_logits)
+    loss_as_real = loss.generator(fake_logits)
+    # Step 5: train D to call the generated samples fake; only D's parameters move.
+    descend(opt_D, loss_as_fake, d_params)
+    # Step 6: the generator's penalty through D's probability (D just updated); its gradient is
+    #         taken with respect to G's parameters only, so it never trains D.
+    fake_logits_g = D(aug(fake, rng))
+    loss_g = loss.generator(fake_logits_g)
+    # Step 7: train G so that D thinks its samples are real.
+    descend(opt_G, loss_g, g_params)
+    # Step 8: D's probability that a real sample is real (with R1, through a graph that keeps
+    #         d logits / d x for the penalty).
+    penalty = None
+    if loss.r1 > 0:
+        penalty, real_logits = r1_penalty(D, aug(x_real, rng))
+        penalty = loss.r1 * penalty
+    else:
+        real_logits = D(aug(x_real, rng))
+    loss_real = loss.discriminator_real(real_logits)
+    if loss.kind == "wgan-gp":
+        gp = loss.gp * wgan_gradient_penalty(D, aug(x_real, rng), aug(fake, rng), rng)
+        penalty = gp if penalty is None else penalty + gp
+    # Step 9: train D to output 1 (real) on real samples.
+    descend(opt_D, loss_real if penalty is None else loss_real + penalty, d_params)
+
+    stats = {"loss_d": loss_as_fake.item() + loss_real.item(), "loss_g": loss_g.item(),
+             "loss_g_before_d": loss_as_real.item(), "d_real": _probability(real_logits),
+             "d_fake": _probability(fake_logits), "d_fake_g": _probability(fake_logits_g)}
+    if penalty is not None:
+        stats["penalty"] = penalty.item()
+    if track:
+        with tg.no_grad():
+            stats["d_fake_after"] = _probability(D(G(z)))
+    return stats
+
+
+# -- generator weight averaging ------------------------------------------------------------
+def update_ema(ema, model, decay: float) -> None:
+    """Exponential moving average of the generator's weights (Yazici et al. 2019):
+    theta_ema <- decay * theta_ema + (1 - decay) * theta;  buffers (batch-norm statistics) are
+    copied. `ema` is a second instance of the same architecture."""
+    for pe, p in zip(ema.parameters(), model.parameters()):
+        pe.data *= decay
+        pe.data += (1 - decay) * p.data
+    for be, b in zip(ema.buffers(), model.buffers()):
+        be.data[...] = b.data
+
+
+# -- DiffAugment for images (Zhao et al. 2020): the same random, differentiable augmentation
+#    is applied to every image D sees, real or fake, so D cannot memorise a small data set. ---
+def diff_augment(x, rng, shift: int = 3, cutout: int = 12):
+    """x (N, C, H, W) -> random translation by up to `shift` pixels (zero fill) and a random
+    `cutout` x `cutout` square set to the background value -1; differentiable in x (the
+    translation is indexing, the cutout a constant mask)."""
+    n, c, h, w = x.shape
+    dy = rng.integers(-shift, shift + 1, size=(n, 1, 1))
+    dx = rng.integers(-shift, shift + 1, size=(n, 1, 1))
+    rows = np.arange(h)[None, :, None] - dy                # (N, H, 1): source row
+    cols = np.arange(w)[None, None, :] - dx                # (N, 1, W): source column
+    inside = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)       # (N, H, W)
+    cy = rng.integers(0, h, size=(n, 1, 1))
+    cx = rng.integers(0, w, size=(n, 1, 1))
+    kept = ~((np.abs(np.arange(h)[None, :, None] - cy) < cutout // 2)
+             & (np.abs(np.arange(w)[None, None, :] - cx) < cutout // 2))
+    keep = (inside & kept)[:, None].astype(x.dtype)         # (N, 1, H, W)
+    index = (np.arange(n)[:, None, None, None], np.arange(c)[None, :, None, None],
+             np.clip(rows, 0, h - 1)[:, None], np.clip(cols, 0, w - 1)[:, None])
+    return x[index] * tg.tensor(keep) + tg.tensor(keep - 1)   # outside/cut-out -> -1
