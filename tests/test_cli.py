@@ -138,3 +138,10 @@ def test_example_runs_with_a_tiny_budget(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "test -ELBO" in result.stdout and "active units" in result.stdout
     assert (tmp_path / "samples.png").exists() and (tmp_path / "latent.png").exists()
+
+
+def test_force_replaces_an_old_run(tmp_path):
+    out = str(tmp_path / "f")
+    assert main(["train", "vae", "--epochs", "2", "--out", out, *TINY]) == 0
+    assert main(["train", "vae", "--epochs", "1", "--out", out, "--force", *TINY]) == 0
+    assert [r["epoch"] for r in read_metrics(out)] == [0]
