@@ -290,6 +290,8 @@ def _backpropagate(outputs, grad_outputs, create_graph):
         if g.shape != out.shape:
             raise ValueError(f"grad_output has shape {g.shape} but its output has shape "
                              f"{out.shape}")
+        if g.dtype != out.dtype:
+            raise TypeError(f"grad_output is {g.dtype} but its output is {out.dtype}; cast it")
         grads[id(out)] = grads[id(out)] + g if id(out) in grads else g
 
     result = {}
