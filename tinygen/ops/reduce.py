@@ -16,6 +16,8 @@ def _axes(axis, ndim):
     for a in axes:
         if not -ndim <= a < ndim:
             raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
+    if len({a % ndim for a in axes}) < len(axes):
+        raise ValueError(f"axis {axis} names an axis twice (tensor with {ndim} dimensions)")
     return tuple(sorted(a % ndim for a in axes))
 
 
