@@ -226,6 +226,8 @@ def test_backward_on_a_non_scalar_needs_a_gradient():
         y.backward()
     with pytest.raises(ValueError, match=r"shape \(3,\) but its output has shape \(2,\)"):
         y.backward(tg.tensor(np.ones(3)))
+    with pytest.raises(TypeError, match="grad_output is float32 but its output is float64"):
+        y.backward(tg.tensor(np.ones(2, np.float32)))
 
 
 def test_grad_of_an_input_that_does_not_require_grad_is_an_error():
@@ -256,6 +258,8 @@ def test_other_movement_errors_name_the_shape():
         x[5]
     with pytest.raises(ValueError, match=r"out of range .* 2 dimensions"):
         x.sum(axis=2)
+    with pytest.raises(ValueError, match=r"axis \(0, -2\) names an axis twice"):
+        x.max(axis=(0, -2))
     with pytest.raises(ValueError, match=r"cannot concatenate shapes \[\(2, 3\), \(3, 2\)\]"):
         tg.concatenate([x, tg.tensor(np.ones((3, 2)))], axis=0)
     with pytest.raises(ValueError, match="stack needs tensors of one shape"):
