@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import tinygen as tg
 import tinygen.functional as F
 from tinygen import random as tg_random
-from tinygen.testing import arrays, assert_close, check_grads, shapes
+from tinygen.testing import arrays, assert_close, check_grads, non_contiguous_arrays, shapes
 
 REDUCTIONS = ["mean", "sum", "none"]
 CLOSE = dict(atol=1e-12, rtol=1e-10)
@@ -116,6 +116,17 @@ def test_bce_with_logits_gradient_is_sigmoid_minus_target(reduction, pair):
     loss.backward(tg.tensor(weights) if reduction == "none" else None)
     scale = {"mean": 1 / logits.size, "sum": 1.0, "none": weights}[reduction]
     assert_close(x.grad, (np_sigmoid(logits) - target) * scale, atol=1e-14, rtol=1e-12)
+
+
+@given(st.data())
+def test_bce_with_logits_on_non_contiguous_logits_equals_contiguous(data):
+    view = data.draw(non_contiguous_arrays(shapes(min_dims=1), min_value=-4, max_value=4))
+    target = data.draw(arrays(view.shape, min_value=0.0, max_value=1.0), label="target")
+    x_view, x_copy = leaf(view), leaf(np.ascontiguousarray(view))
+    for x in (x_view, x_copy):
+        F.binary_cross_entropy_with_logits(x, tg.tensor(target), reduction="sum").backward()
+    assert_close(x_view.grad, x_copy.grad, atol=1e-15, rtol=1e-12)
+    assert_close(x_view.grad, np_sigmoid(view) - target, atol=1e-15, rtol=1e-12)
 
 
 @given(logits_and_targets(max_dims=1))

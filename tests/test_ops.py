@@ -75,7 +75,8 @@ def test_unary_op_matches_numpy_keeps_float32_and_gradchecks(name, data):
     assert x32.grad.dtype == np.float32
 
 
-@pytest.mark.parametrize("name", ["exp", "abs", "relu", "sigmoid", "clip", "pow3", "sqrt"])
+@pytest.mark.parametrize("name", ["exp", "abs", "relu", "sigmoid", "softplus", "log_sigmoid",
+                                  "clip", "pow3", "sqrt"])
 @given(data=st.data())
 def test_unary_op_on_non_contiguous_input_equals_contiguous(name, data):
     fn, reference, domain = UNARY[name]
