@@ -9,9 +9,11 @@ Numerical stability is by construction: losses work on logits, never on probabil
 """
 import numpy as np
 
+from tinygen import kernels
 from tinygen import random as _random
 from tinygen.function import Function
-from tinygen.tensor import Tensor
+from tinygen.ops.conv import conv2d, conv_transpose2d  # noqa: F401  (re-exported)
+from tinygen.tensor import Tensor, is_grad_enabled
 
 __all__ = [
     "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "leaky_relu", "softplus",
@@ -50,18 +52,6 @@ def linear(x, weight, bias=None):
     return y if bias is None else y + bias
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0):
-    # TEMPORARY until tinygen.ops.conv lands (then imported directly)
-    from tinygen.ops.conv import conv2d as _conv2d
-    return _conv2d(x, weight, bias, stride, padding)
-
-
-def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0):
-    # TEMPORARY until tinygen.ops.conv lands (then imported directly)
-    from tinygen.ops.conv import conv_transpose2d as _conv_transpose2d
-    return _conv_transpose2d(x, weight, bias, stride, padding, output_padding)
-
-
 # -- losses ------------------------------------------------------------------------------------
 def _reduce(loss, reduction):
     if reduction == "mean":
@@ -84,11 +74,17 @@ class BCEWithLogits(Function):
     def forward(ctx, x, t):
         if x.shape != t.shape:
             t = np.broadcast_to(t, x.shape)  # a target like 1.0 for a whole batch of logits
-        return np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))  # TEMPORARY: kernel soon
+        return kernels.bce_with_logits(x, t)
 
     @staticmethod
     def backward(ctx, grad):
         x, t = ctx.inputs
+        if not is_grad_enabled() and not t.requires_grad:
+            # No graph to record (create_graph=False): the fused kernel computes
+            # grad * (sigmoid(x) - t) in one pass instead of three temporaries.
+            target = np.broadcast_to(t.data, x.shape)
+            g = np.broadcast_to(grad.data, x.shape)
+            return Tensor(kernels.bce_with_logits_grad(x.data, target, g)), None
         return (grad * (x.sigmoid() - t) if x.requires_grad else None,
                 -grad * x if t.requires_grad else None)
 
@@ -97,10 +93,13 @@ def binary_cross_entropy_with_logits(logits, target, reduction="mean"):
     """BCE between targets in [0, 1] and sigmoid(logits), computed from the logits (stable)."""
     target = logits._lift(target)
     try:
-        np.broadcast_shapes(logits.shape, target.shape)
+        fits = np.broadcast_shapes(logits.shape, target.shape) == logits.shape
     except ValueError:
+        fits = False
+    if not fits:
         raise ValueError(f"binary_cross_entropy_with_logits: logits shape {logits.shape} and "
-                         f"target shape {target.shape} do not broadcast") from None
+                         f"target shape {target.shape} do not match (the target must "
+                         f"broadcast to the logits)")
     return _reduce(BCEWithLogits.apply(logits, target), reduction)
 
 
