@@ -210,3 +210,24 @@ def diff_augment(x, rng, shift: int = 3, cutout: int = 12):
     index = (np.arange(n)[:, None, None, None], np.arange(c)[None, :, None, None],
              np.clip(rows, 0, h - 1)[:, None], np.clip(cols, 0, w - 1)[:, None])
     return x[index] * tg.tensor(keep) + tg.tensor(keep - 1)   # outside/cut-out -> -1
+
+
+# -- the CLI's contract (tinygen.cli): a whole run is driven by tinygen/gan_run.py ------------
+def add_train_arguments(parser) -> None:
+    from tinygen.gan_run import add_train_arguments as add
+    add(parser)
+
+
+def train_from_args(args) -> None:
+    from tinygen.gan_run import train_from_args as train
+    train(args)
+
+
+def evaluate_run(run_dir, args) -> dict:
+    from tinygen.gan_run import evaluate_run as evaluate
+    return evaluate(run_dir, args)
+
+
+def sample_run(run_dir, n: int, seed: int = 0):
+    from tinygen.gan_run import sample_run as sample
+    return sample(run_dir, n, seed)

@@ -1,0 +1,122 @@
+"""Judging generated digits with a small MNIST classifier trained by tinygen itself.
+
+Place in the tower: metrics/ (imports tinygen, nn, optim, functional, data, checkpoint).
+
+The classifier is an MLP 784 -> 512 -> ReLU -> 10 trained on the mnist-5k training split (4000
+images) for 15 epochs with Adam(1e-3), batch 64, seed 0. It is trained on first use (tens of
+seconds on a CPU) and its weights are cached in $TINYGEN_CACHE or ~/.cache/tinygen, under a
+name that includes the recipe's version, so a changed recipe retrains instead of loading stale
+weights. (Caching rather than shipping weights keeps binary blobs out of the package and lets a
+reader see exactly how the judge was made.) `classifier()` returns it with its test accuracy.
+
+For generated images x_1..x_n in [0, 1] with predicted label distributions p(y|x_i):
+
+    classifier_is = exp( mean_i KL(p(y|x_i) || p(y)) ),  p(y) = mean_i p(y|x_i)
+                    (the Inception Score of Salimans et al. 2016 with this classifier instead
+                    of Inception: 1 <= IS <= 10; high when each image is confidently one digit
+                    and all digits are equally common)
+    label_kl      = KL(h || uniform) = sum_k h_k log(10 h_k),  h = histogram of argmax labels
+    classes       = #{k : h_k >= 0.01}   (digit classes present in at least 1% of samples)
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+import tinygen as tg
+from tinygen import functional as F
+from tinygen import nn, optim
+
+RECIPE = "mlp512-e15-adam1e-3-b64-s0-v1"
+_CACHE = {}
+
+
+class MNISTClassifier(nn.Module):
+    """x (N, 1, 28, 28) in [0, 1] -> logits (N, 10)."""
+
+    def __init__(self, hidden: int = 512):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(784, hidden), nn.ReLU(),
+                                 nn.Linear(hidden, 10))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("TINYGEN_CACHE") or Path.home() / ".cache" / "tinygen"
+    return Path(root)
+
+
+def train_classifier(epochs: int = 15, seed: int = 0) -> MNISTClassifier:
+    """Train the judge on mnist-5k's training split (cross-entropy, Adam 1e-3, batch 64)."""
+    from tinygen.data import iterate_batches, load_dataset
+    train = load_dataset("mnist-5k", "train")
+    tg.random.manual_seed(seed)
+    model = MNISTClassifier()
+    opt = optim.Adam(model.parameters(), lr=1e-3)
+    rng = np.random.default_rng(seed)
+    for _ in range(epochs):
+        for xb, yb in iterate_batches((train.x, train.y), 64, rng):
+            loss = F.cross_entropy(model(tg.tensor(xb)), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return model.eval()
+
+
+def predict_proba(model, x) -> np.ndarray:
+    """p(y|x): x (N, 1, 28, 28) float in [0, 1] -> (N, 10) float64."""
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim != 4 or x.shape[1:] != (1, 28, 28):
+        raise ValueError(f"the MNIST classifier needs images (N, 1, 28, 28), got {x.shape}")
+    with tg.no_grad():
+        logits = np.concatenate([model(tg.tensor(x[i:i + 1000])).data
+                                 for i in range(0, len(x), 1000)]).astype(np.float64)
+    logits -= logits.max(axis=1, keepdims=True)
+    p = np.exp(logits)
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def classifier() -> tuple[MNISTClassifier, float]:
+    """(the judge, its accuracy on mnist-5k's 1000 test images); cached on disk and in memory."""
+    if "model" not in _CACHE:
+        from tinygen.checkpoint import load_checkpoint, save_checkpoint
+        from tinygen.data import load_dataset
+        path = cache_dir() / f"mnist_classifier_{RECIPE}.npz"
+        model = MNISTClassifier()
+        if path.is_file():
+            load_checkpoint(path, {"model": model}, restore_rng=False)
+            model.eval()
+        else:
+            state = tg.random.get_state()   # training the judge must not disturb a caller's run
+            model = train_classifier()
+            tg.random.set_state(state)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            save_checkpoint(path, {"model": model}, meta={"recipe": RECIPE})
+        test = load_dataset("mnist-5k", "test")
+        accuracy = float((predict_proba(model, test.x).argmax(1) == test.y).mean())
+        _CACHE["model"], _CACHE["accuracy"] = model, accuracy
+    return _CACHE["model"], _CACHE["accuracy"]
+
+
+def scores_from_proba(p) -> dict:
+    """The three scores of the module docstring from p(y|x) (N, K)."""
+    p = np.asarray(p, dtype=np.float64)
+    p_y = p.mean(axis=0)
+    kl = np.sum(p * (np.log(np.maximum(p, 1e-300)) - np.log(np.maximum(p_y, 1e-300))), axis=1)
+    h = np.bincount(p.argmax(axis=1), minlength=p.shape[1]) / len(p)
+    nz = h[h > 0]
+    return {"classifier_is": float(np.exp(kl.mean())),
+            "label_kl": float(np.sum(nz * np.log(nz * p.shape[1]))),
+            "classes": int((h >= 0.01).sum())}
+
+
+def classifier_metrics(images) -> dict:
+    """Images (N, 1, 28, 28) in [0, 1] -> classifier_is, label_kl, classes, and the judge's
+    own test accuracy (classifier_accuracy), so every report carries it."""
+    model, accuracy = classifier()
+    return {**scores_from_proba(predict_proba(model, images)), "n": int(len(images)),
+            "classifier_accuracy": accuracy}
