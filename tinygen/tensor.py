@@ -156,14 +156,17 @@ class Tensor:
 
     # -- arithmetic (NumPy broadcasting) -----------------------------------------------------
     def _lift(self, other) -> "Tensor":
-        """Python numbers become constants of *this* tensor's dtype (float32 stays float32)."""
+        """Python numbers, and NumPy integers, become constants of *this* tensor's dtype
+        (float32 stays float32: x * np.int64(2) must not promote x to float64)."""
         if isinstance(other, Tensor):
             return other
-        if isinstance(other, (bool, int, float)):
+        if isinstance(other, (bool, int, float, np.integer, np.bool_)):
             dtype = self.data.dtype
             if dtype.kind != "f":  # an integer tensor times 0.5 must not truncate 0.5 to 0
                 dtype = np.result_type(dtype, other)
             return Tensor(np.asarray(other, dtype=dtype))
+        if isinstance(other, np.ndarray) and other.dtype.kind in "biu" and self.dtype.kind == "f":
+            return Tensor(other.astype(self.dtype))
         return Tensor(other)
 
     def __add__(self, other): return ops.Add.apply(self, self._lift(other))
