@@ -180,6 +180,17 @@ def test_python_scalars_take_the_tensor_dtype(dtype):
     assert x.grad.dtype == dtype
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_numpy_integer_operands_take_the_tensor_dtype(dtype):
+    x = tg.tensor(np.array([1.0, 2.0], dtype=dtype), requires_grad=True)
+    count = np.prod(x.shape)  # an np.int64, as counts from NumPy are
+    for y in [x / count, count * x, x * np.array([1, 2]), np.array([3, 4]) - x,
+              x * np.array([True, False])]:
+        assert y.dtype == dtype
+    (x * np.array([1, 2])).sum().backward()
+    assert x.grad.dtype == dtype
+
+
 def test_integer_tensor_times_a_float_promotes_instead_of_truncating():
     y = tg.tensor(np.arange(3)) * 0.5
     np.testing.assert_array_equal(y.data, [0.0, 0.5, 1.0])
