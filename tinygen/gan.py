@@ -48,12 +48,15 @@ class GANLoss:
     kind 'wgan-gp' (Gulrajani et al. 2017): D is a critic, D on fakes E[l_fake],
         D on reals -E[l_real] + gp * E[(|grad_x l(x_hat)| - 1)^2],  G -E[l_fake].
     real_label < 1: one-sided label smoothing (Salimans et al. 2016).
-    r1 > 0 adds the R1 penalty (r1 / 2) E_x |grad_x l_real(x)|^2 on reals (Mescheder et al. 2018).
+    r1 > 0 adds the R1 penalty (r1 / 2) E_x |grad_x l_real(x)|^2 on reals (Mescheder et al. 2018);
+    with r1_every = k it is applied every k-th step with weight k * r1 ("lazy regularization",
+    Karras et al. 2020), which saves most of its double-backward cost.
     """
     kind: str = "non_saturating"
     real_label: float = 1.0
     r1: float = 0.0
     gp: float = 10.0
+    r1_every: int = 1
 
     def __post_init__(self):
         if self.kind not in LOSSES:
@@ -122,13 +125,13 @@ def _probability(logits) -> float:
 
 
 def train_step(G, D, opt_G, opt_D, x_real, z, loss: GANLoss, augment=None, rng=None,
-               track: bool = False) -> dict:
+               track: bool = False, step: int = 0) -> dict:
     """One adversarial step on a real batch x_real (N, ...) and noise z (N, latent) -> stats.
 
     augment: an optional differentiable map applied to every input of D (DiffAugment, Zhao et
     al. 2020); rng: np.random.Generator for the augmentation and WGAN-GP mixing (default
     tg.random's). track=True also measures D(G(z)) after the generator's update (one more
-    forward pass, no gradient). Stats: loss_d, loss_g, d_real, d_fake (D(G(z)) when D is
+    forward pass, no gradient); step: the step's number (for loss.r1_every). Stats: loss_d, loss_g, d_real, d_fake (D(G(z)) when D is
     trained), d_fake_g (when G is trained), [d_fake_after], [penalty].
     """
     rng = rng if rng is not None else tg.random.get_rng()
@@ -155,9 +158,9 @@ def train_step(G, D, opt_G, opt_D, x_real, z, loss: GANLoss, augment=None, rng=N
     # Step 8: D's probability that a real sample is real (with R1, through a graph that keeps
     #         d logits / d x for the penalty).
     penalty = None
-    if loss.r1 > 0:
+    if loss.r1 > 0 and step % loss.r1_every == 0:
         penalty, real_logits = r1_penalty(D, aug(x_real, rng))
-        penalty = loss.r1 * penalty
+        penalty = loss.r1 * loss.r1_every * penalty
     else:
         real_logits = D(aug(x_real, rng))
     loss_real = loss.discriminator_real(real_logits)

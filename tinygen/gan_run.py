@@ -26,10 +26,10 @@ from tinygen.gan_models import build_models
 DEFAULTS = {
     "points": dict(model="mlp", latent=2, hidden=128, batch_size=512, lr=1e-3, lr_final=0.01,
                    beta1=0.5, beta2=0.99, r1=0.1, ema=0.0, real_label=1.0, augment=False,
-                   steps=3000, steps_per_epoch=500, lr_d_ratio=1.0),
+                   steps=3000, steps_per_epoch=500, lr_d_ratio=1.0, r1_every=1),
     "images": dict(model="dcgan", latent=100, hidden=0, batch_size=64, lr=2e-4, lr_final=1.0,
-                   beta1=0.5, beta2=0.999, r1=0.1, ema=0.999, real_label=1.0, augment=True,
-                   epochs=20, lr_d_ratio=1.0),
+                   beta1=0.5, beta2=0.999, r1=0.1, ema=0.995, real_label=1.0, augment=False,
+                   epochs=15, lr_d_ratio=1.0, r1_every=4),
 }
 LOG_EVERY = 25
 
@@ -39,6 +39,7 @@ def add_train_arguments(p) -> None:
     p.add_argument("--latent", type=int, default=None, help="noise dimension")
     p.add_argument("--hidden", type=int, default=None, help="MLP width (2D)")
     p.add_argument("--r1", type=float, default=None, help="R1 penalty weight gamma")
+    p.add_argument("--r1-every", type=int, default=None, help="apply R1 every k steps")
     p.add_argument("--ema", type=float, default=None, help="generator EMA decay (0 = off)")
     p.add_argument("--real-label", type=float, default=None, help="one-sided label smoothing")
     p.add_argument("--lr-final", type=float, default=None,
@@ -63,7 +64,8 @@ def make_config(args) -> dict:
     config = {"kind": "gan", "dataset": args.dataset, "data_kind": data.kind,
               "shape": list(data.x.shape[1:]), "loss": args.loss, "seed": args.seed,
               "limit": args.limit, **DEFAULTS[data.kind]}
-    for key in ("model", "batch_size", "lr", "latent", "hidden", "r1", "ema", "real_label",
+    for key in ("model", "batch_size", "lr", "latent", "hidden", "r1", "r1_every", "ema",
+                "real_label",
                 "lr_final", "lr_d_ratio", "augment", "steps_per_epoch", "steps", "epochs"):
         value = getattr(args, key, None)
         if value is not None:
@@ -95,7 +97,8 @@ class GANRun:
                                 betas=betas)
         self.models = {"G": self.G, "D": self.D, "G_ema": self.G_ema}
         self.optimizers = {"G": self.opt_G, "D": self.opt_D}
-        self.loss = GANLoss(cfg["loss"], cfg["real_label"], cfg["r1"])
+        self.loss = GANLoss(cfg["loss"], cfg["real_label"], cfg["r1"],
+                            r1_every=cfg.get("r1_every", 1))
 
     @property
     def sampler(self):
@@ -145,11 +148,11 @@ def train_epoch(gr: GANRun, batches, rng, epoch: int, steps: int, total: int, lo
         gr.set_lr(step / max(1, total - 1))
         z = rng.standard_normal((cfg["batch_size"], cfg["latent"])).astype(np.float32)
         stats = train_step(gr.G, gr.D, gr.opt_G, gr.opt_D, next(batches), z, gr.loss, augment,
-                           rng, track=(step % LOG_EVERY == 0))
+                           rng, track=(step % LOG_EVERY == 0), step=step)
         runs.check_finite(stats["loss_d"], f"step {step + 1} (discriminator loss)")
         runs.check_finite(stats["loss_g"], f"step {step + 1} (generator loss)")
-        if cfg["ema"] > 0:
-            update_ema(gr.G_ema, gr.G, cfg["ema"])
+        if cfg["ema"] > 0:  # warm-up: early on the average forgets the random start faster
+            update_ema(gr.G_ema, gr.G, min(cfg["ema"], (1 + step) / (10 + step)))
         if "d_fake_after" in stats:
             log({"epoch": epoch, "step": step, **stats})
         for key, value in stats.items():

@@ -1,0 +1,198 @@
+"""The GAN: the two players are trained separately, penalties have exact gradients, the models
+have the documented shapes, and runs (CLI and examples) train, resume, stop and sample."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinygen as tg
+from tinygen import functional as F
+from tinygen import optim
+from tinygen.gan import (GANLoss, diff_augment, r1_penalty, train_step, update_ema,
+                         wgan_gradient_penalty)
+from tinygen.gan_models import build_models
+from tinygen.gradcheck import gradcheck
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _params(module):
+    return [p.data.copy() for p in module.parameters()]
+
+
+def _spy(opt, own, other, name, events):
+    """Wrap opt.step: record, around the real step, whether `own` moved, whether `other`
+    moved, and whether any of `other`'s parameters holds a gradient."""
+    real_step = opt.step
+
+    def step():
+        own_before, other_before = _params(own), _params(other)
+        other_has_grad = any(p.grad is not None for p in other.parameters())
+        real_step()
+        own_moved = any(not np.array_equal(a, p.data) for a, p in zip(own_before,
+                                                                      own.parameters()))
+        other_moved = any(not np.array_equal(a, p.data) for a, p in zip(other_before,
+                                                                        other.parameters()))
+        events.append((name, own_moved, other_moved, other_has_grad))
+    opt.step = step
+
+
+@pytest.mark.parametrize("kind,r1", [("non_saturating", 0.0), ("minimax", 1.0),
+                                     ("wgan-gp", 0.0)])
+def test_train_step_trains_each_player_without_touching_the_other(kind, r1):
+    tg.random.manual_seed(0)
+    G, D = build_models("mlp", 2, 16)
+    opt_G, opt_D = optim.Adam(G.parameters(), 1e-2), optim.Adam(D.parameters(), 1e-2)
+    events = []
+    _spy(opt_D, D, G, "D", events)
+    _spy(opt_G, G, D, "G", events)
+    rng = np.random.default_rng(0)
+    stats = train_step(G, D, opt_G, opt_D, rng.standard_normal((32, 2)).astype(np.float32),
+                       rng.standard_normal((32, 2)).astype(np.float32), GANLoss(kind, r1=r1),
+                       rng=rng, track=True)
+    # steps 5, 7, 9 in order; each moves its own player only, and the other holds no gradient
+    assert events == [("D", True, False, False), ("G", True, False, False),
+                      ("D", True, False, False)]
+    assert all(p.grad is None for p in [*G.parameters(), *D.parameters()])
+    assert {"loss_d", "loss_g", "d_real", "d_fake", "d_fake_g", "d_fake_after"} <= set(stats)
+    assert all(np.isfinite(v) for v in stats.values())
+
+
+def _tiny_discriminator(w1, b1, w2):
+    return lambda x: F.linear(F.linear(x, w1, b1).tanh(), w2)
+
+
+def test_r1_penalty_gradient_matches_finite_differences():
+    rng = np.random.default_rng(1)
+    x = tg.tensor(rng.standard_normal((5, 2)))
+    weights = [tg.tensor(rng.standard_normal(s), requires_grad=True) for s in [(3, 2), (3,),
+                                                                               (1, 3)]]
+    gradcheck(lambda w1, b1, w2: r1_penalty(_tiny_discriminator(w1, b1, w2), x)[0], weights)
+
+
+def test_r1_penalty_of_a_linear_discriminator_is_half_the_squared_weight_norm():
+    w = tg.tensor(np.array([[3.0, -4.0]]), requires_grad=True)
+    penalty, logits = r1_penalty(lambda x: F.linear(x, w), tg.tensor(np.ones((7, 2))))
+    assert penalty.item() == pytest.approx(12.5)
+    assert logits.shape == (7, 1)
+    (g,) = tg.grad(penalty, [w])
+    np.testing.assert_allclose(g.data, w.data)   # d/dw 0.5 |w|^2 = w
+
+
+def test_wgan_gradient_penalty_gradient_matches_finite_differences():
+    rng = np.random.default_rng(2)
+    real, fake = (tg.tensor(rng.standard_normal((4, 2))) for _ in range(2))
+    weights = [tg.tensor(rng.standard_normal(s), requires_grad=True) for s in [(3, 2), (3,),
+                                                                               (1, 3)]]
+    gradcheck(lambda w1, b1, w2: wgan_gradient_penalty(
+        _tiny_discriminator(w1, b1, w2), real, fake, np.random.default_rng(0)), weights)
+
+
+def test_loss_halves_add_up_to_the_discriminator_loss_of_functional():
+    rng = np.random.default_rng(3)
+    real, fake = (tg.tensor(rng.standard_normal((6, 1)).astype(np.float32)) for _ in range(2))
+    loss = GANLoss(real_label=0.9)
+    total = loss.discriminator_real(real).item() + loss.discriminator_fake(fake).item()
+    assert total == pytest.approx(F.gan_discriminator_loss(real, fake, 0.9).item(), rel=1e-6)
+    assert GANLoss("minimax").generator(fake).item() == pytest.approx(
+        -np.mean(np.log1p(np.exp(fake.data))), rel=1e-5)
+    with pytest.raises(ValueError, match="hinge"):
+        GANLoss("hinge")
+
+
+def test_update_ema_averages_parameters():
+    tg.random.manual_seed(0)
+    G, _ = build_models("mlp", 2, 8)
+    E, _ = build_models("mlp", 2, 8)
+    before = _params(E)
+    update_ema(E, G, 0.9)
+    for b, g, e in zip(before, G.parameters(), E.parameters()):
+        np.testing.assert_allclose(e.data, 0.9 * b + 0.1 * g.data, rtol=1e-6)
+
+
+def test_dcgan_shapes_range_and_init():
+    tg.random.manual_seed(0)
+    G, D = build_models("dcgan", 16)
+    with tg.no_grad():
+        x = G(tg.tensor(np.random.default_rng(0).standard_normal((3, 16)).astype(np.float32)))
+        assert x.shape == (3, 1, 28, 28) and x.dtype == np.float32
+        assert np.abs(x.data).max() <= 1
+        assert D(x).shape == (3, 1)
+    conv_w = D.net[0].weight.data
+    assert abs(conv_w.std() - 0.02) < 0.004 and abs(conv_w.mean()) < 0.004
+
+
+def test_diff_augment_keeps_shape_and_passes_gradients():
+    rng = np.random.default_rng(0)
+    x = tg.tensor(rng.standard_normal((3, 1, 8, 8)), requires_grad=True)
+    y = diff_augment(x, np.random.default_rng(1), shift=2, cutout=4)
+    assert y.shape == x.shape
+    gradcheck(lambda x: diff_augment(x, np.random.default_rng(1), shift=2, cutout=4), [x])
+    same = diff_augment(x, np.random.default_rng(1), shift=0, cutout=0)
+    np.testing.assert_array_equal(same.data, x.data)
+
+
+def _cli(*argv, env_extra=None):
+    env = {**os.environ, "TINYGEN_PROGRESS": "0", "OPENBLAS_NUM_THREADS": "1", **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "tinygen.cli", *argv], capture_output=True,
+                          text=True, env=env, cwd=ROOT)
+
+
+def test_cli_trains_resumes_evaluates_and_samples_a_2d_gan(tmp_path):
+    out = tmp_path / "run"
+    r = _cli("train", "gan", "--dataset", "ring8", "--steps", "20", "--steps-per-epoch", "10",
+             "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    for name in ("config.json", "metrics.jsonl", "last.npz", "loss.png", "density.png",
+                 "density.gif"):
+        assert (out / name).is_file(), name
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    steps = [r for r in records if "step" in r]
+    assert steps and {"d_real", "d_fake", "d_fake_g", "d_fake_after", "loss_d",
+                      "loss_g"} <= set(steps[0])
+    assert [r["epoch"] for r in records if "step" not in r] == [0, 1]
+    r = _cli("train", "gan", "--steps", "30", "--out", str(out), "--resume")
+    assert r.returncode == 0 and "epoch 3/3" in r.stdout, r.stderr
+    r = _cli("eval", str(out), "--json", "--n-samples", "300")
+    result = json.loads(r.stdout.strip().splitlines()[-1])
+    assert {"modes", "hq_pct", "reverse_kl"} <= set(result) and 0 <= result["modes"] <= 8
+    r = _cli("sample", str(out), "-n", "7", "--out", str(tmp_path / "s.npy"))
+    assert r.returncode == 0, r.stderr
+    s = np.load(tmp_path / "s.npy")
+    assert s.shape == (7, 2) and s.dtype == np.float32
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch,
+                                                                  capsys):
+    from tinygen import cli, gan_run
+    from tinygen.checkpoint import load_meta
+    real_step, calls = gan_run.train_step, []
+
+    def poisoned(*args, **kwargs):
+        stats = real_step(*args, **kwargs)
+        calls.append(1)
+        return {**stats, "loss_g": float("nan")} if len(calls) > 5 else stats
+    monkeypatch.setattr(gan_run, "train_step", poisoned)
+    monkeypatch.setenv("TINYGEN_PROGRESS", "0")
+    out = tmp_path / "run"
+    status = cli.main(["train", "gan", "--steps", "12", "--steps-per-epoch", "4",
+                       "--out", str(out)])
+    assert status == 3
+    assert "non-finite" in capsys.readouterr().err
+    assert load_meta(out / "last.npz")["epoch"] == 1
+
+
+@pytest.mark.parametrize("script,args", [
+    ("gan_2d.py", ["--steps", "15"]),
+    ("dcgan_mnist.py", ["--steps", "2", "--batch-size", "8", "--limit", "64"]),
+])
+def test_examples_run_with_a_tiny_budget(tmp_path, script, args):
+    r = subprocess.run([sys.executable, str(ROOT / "examples" / script), *args, "--out",
+                        str(tmp_path)], capture_output=True, text=True, cwd=tmp_path,
+                       env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "samples.png").is_file()
