@@ -8,29 +8,36 @@ import numpy as _np
 
 from tinygen.tensor import Tensor, enable_grad, grad, is_grad_enabled, no_grad, tensor
 from tinygen.function import Function
+from tinygen.gradcheck import gradcheck, gradgradcheck
 from tinygen.ops import concatenate, stack
 from tinygen.ops.elementwise import Maximum as _Maximum, Minimum as _Minimum, Where as _Where
 
 __version__ = "0.1.0"
 
 
+def _pair(a, b):
+    """Two operands as Tensors; a Python number takes the dtype of the Tensor beside it."""
+    if isinstance(a, Tensor):
+        return a, a._lift(b)
+    if isinstance(b, Tensor):
+        return b._lift(a), b
+    return tensor(a), tensor(b)
+
+
 def maximum(a, b):
     """Elementwise max(a, b) with broadcasting."""
-    a = a if isinstance(a, Tensor) else tensor(a)
-    return _Maximum.apply(a, a._lift(b))
+    return _Maximum.apply(*_pair(a, b))
 
 
 def minimum(a, b):
     """Elementwise min(a, b) with broadcasting."""
-    a = a if isinstance(a, Tensor) else tensor(a)
-    return _Minimum.apply(a, a._lift(b))
+    return _Minimum.apply(*_pair(a, b))
 
 
 def where(cond, a, b):
     """a where cond else b; cond is a boolean array (or Tensor), never differentiated."""
     cond = cond.data if isinstance(cond, Tensor) else cond
-    a = a if isinstance(a, Tensor) else (b._lift(a) if isinstance(b, Tensor) else tensor(a))
-    return _Where.apply(a, a._lift(b), cond=cond)
+    return _Where.apply(*_pair(a, b), cond=cond)
 
 
 def zeros(*shape, dtype=_np.float32, requires_grad=False):

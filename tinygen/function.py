@@ -76,7 +76,7 @@ class Function:
         keyword arguments passed through to forward.
         """
         inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
-        _check_float_dtypes(cls, inputs)
+        inputs = _common_float_dtype(cls, inputs)
         ctx = Context()
         out = Tensor(cls.forward(ctx, *(x.data for x in inputs), **params))
         if _tensor._grad_enabled and any(x.requires_grad for x in inputs):
@@ -86,13 +86,20 @@ class Function:
         return out
 
 
-def _check_float_dtypes(fn, inputs):
-    """Mixing float32 and float64 inputs is an error: dtypes never change silently."""
+def _common_float_dtype(fn, inputs):
+    """Inputs of an op share one float dtype: mixing float32 and float64 is an error (dtypes
+    never change silently); integer or boolean constants are cast to the float dtype, as in
+    PyTorch (so float32 * integer tensor stays float32)."""
     floats = {x.data.dtype for x in inputs if x.data.dtype.kind == "f"}
     if len(floats) > 1:
         names = " and ".join(sorted(str(d) for d in floats))
         raise TypeError(f"{fn.__name__}: inputs mix {names}; cast one explicitly "
                         f"(x.float() or x.double())")
+    if floats and any(x.data.dtype.kind != "f" for x in inputs):
+        dtype = floats.pop()
+        inputs = tuple(x if x.data.dtype.kind == "f" else Tensor(x.data.astype(dtype))
+                       for x in inputs)
+    return inputs
 
 
 def constant(array, like: Tensor) -> Tensor:

@@ -81,7 +81,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0):
             if not abs(analytic_j - numeric) <= atol + rtol * abs(numeric):
                 index = np.unravel_index(j, x.shape)
                 raise GradcheckError(
-                    f"gradient mismatch for input {i} (shape {x.shape}) at index "
+                    f"gradient of sum(fn(*inputs) * r) (r: fixed random weights) mismatch "
+                    f"for input {i} (shape {x.shape}) at index "
                     f"{tuple(int(k) for k in index)}: analytic {analytic_j:.10g}, "
                     f"numeric {numeric:.10g}")
     return True

@@ -139,10 +139,10 @@ class Tensor:
         if grad is None and self.data.size != 1:
             raise RuntimeError(f"backward() on a non-scalar tensor of shape {self.shape} needs "
                                f"grad=... (d L / d self), or reduce it to a scalar first")
-        grads = _backpropagate([self], [grad], create_graph)
-        for leaf, g in grads.items():
-            if leaf._ctx is None:
-                leaf.grad = g if leaf.grad is None else leaf.grad + g
+        for leaf, g in _backpropagate([self], [grad], create_graph).items():
+            if not create_graph and not g.data.flags.writeable:
+                g = Tensor(np.array(g.data))  # e.g. sum's broadcast view: .grad owns its memory
+            leaf.grad = g if leaf.grad is None else leaf.grad + g
 
     # -- conversions -------------------------------------------------------------------------
     def astype(self, dtype) -> "Tensor":
@@ -280,13 +280,15 @@ def _unbroadcast(grad: Tensor, shape: tuple) -> Tensor:
     return summed.reshape(shape) if lead else summed
 
 
-def _backpropagate(outputs, grad_outputs, create_graph):
+def _backpropagate(outputs, grad_outputs, create_graph, wanted=None):
     """Run the chain rule from `outputs` back through the graph.
 
-    Returns {tensor: d sum(outputs * grad_outputs) / d tensor} for every tensor that requires
-    grad and leads to an output. With create_graph=False the work runs under no_grad, so the
-    returned gradients are plain constants.
+    Returns {tensor: d sum(outputs * grad_outputs) / d tensor} for the tensors in `wanted`
+    (default: every leaf that requires grad and leads to an output). Other gradients are
+    dropped as soon as they have been passed on, so memory holds only the frontier.
+    With create_graph=False the work runs under no_grad: the gradients are plain constants.
     """
+    wanted_ids = None if wanted is None else {id(x) for x in wanted}
     grads = {}  # id(tensor) -> gradient Tensor accumulated so far
     for out, g in zip(outputs, grad_outputs):
         g = Tensor(np.ones_like(out.data)) if g is None else out._lift(g)
@@ -303,8 +305,9 @@ def _backpropagate(outputs, grad_outputs, create_graph):
             g = grads.pop(id(t), None)
             if g is None:
                 continue
-            result[t] = g
             ctx = t._ctx
+            if (ctx is None) if wanted_ids is None else (id(t) in wanted_ids):
+                result[t] = g
             if ctx is None:
                 continue
             input_grads = ctx.fn.backward(ctx, g)
@@ -314,9 +317,10 @@ def _backpropagate(outputs, grad_outputs, create_graph):
                 if gx is None or not x.requires_grad:
                     continue
                 gx = _unbroadcast(gx, x.shape)
-                if gx.shape != x.shape:
+                if gx.shape != x.shape or gx.dtype != x.dtype:
                     raise RuntimeError(f"{ctx.fn.__name__}.backward returned a gradient of shape "
-                                       f"{gx.shape} for an input of shape {x.shape}")
+                                       f"{gx.shape} and dtype {gx.dtype} for an input of shape "
+                                       f"{x.shape} and dtype {x.dtype}")
                 grads[id(x)] = grads[id(x)] + gx if id(x) in grads else gx
     return result
 
@@ -343,7 +347,7 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=Fa
         if g is None and out.data.size != 1:
             raise RuntimeError(f"grad(): output {i} has shape {out.shape}; pass grad_outputs "
                                f"for non-scalar outputs")
-    grads = _backpropagate(outputs, grad_outputs, create_graph)
+    grads = _backpropagate(outputs, grad_outputs, create_graph, wanted=inputs)
     found = {id(t): g for t, g in grads.items()}
     result = []
     for i, x in enumerate(inputs):
