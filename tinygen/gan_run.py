@@ -25,8 +25,8 @@ from tinygen.gan_models import build_models
 
 DEFAULTS = {
     "points": dict(model="mlp", latent=2, hidden=128, batch_size=512, lr=1e-3, lr_final=0.01,
-                   beta1=0.5, beta2=0.99, r1=0.1, ema=0.0, real_label=1.0, augment=False,
-                   steps=3000, steps_per_epoch=500, lr_d_ratio=1.0, r1_every=1),
+                   beta1=0.5, beta2=0.99, r1=1.0, ema=0.99, real_label=1.0, augment=False,
+                   steps=4000, steps_per_epoch=500, lr_d_ratio=1.0, r1_every=1),
     "images": dict(model="dcgan", latent=100, hidden=0, batch_size=64, lr=2e-4, lr_final=1.0,
                    beta1=0.5, beta2=0.999, r1=0.1, ema=0.995, real_label=1.0, augment=False,
                    epochs=15, lr_d_ratio=1.0, r1_every=4),
