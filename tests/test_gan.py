@@ -136,17 +136,19 @@ def test_diff_augment_keeps_shape_and_passes_gradients():
     np.testing.assert_array_equal(same.data, x.data)
 
 
-def _cli(*argv, env_extra=None):
-    env = {**os.environ, "TINYGEN_PROGRESS": "0", "OPENBLAS_NUM_THREADS": "1", **(env_extra or {})}
-    return subprocess.run([sys.executable, "-m", "tinygen.cli", *argv], capture_output=True,
-                          text=True, env=env, cwd=ROOT)
-
-
-def test_cli_trains_resumes_evaluates_and_samples_a_2d_gan(tmp_path):
+def test_cli_trains_resumes_evaluates_and_samples_a_2d_gan(tmp_path, monkeypatch, capsys):
+    from tinygen import cli
+    monkeypatch.setenv("TINYGEN_PROGRESS", "0")
     out = tmp_path / "run"
-    r = _cli("train", "gan", "--dataset", "ring8", "--steps", "20", "--steps-per-epoch", "10",
-             "--out", str(out))
-    assert r.returncode == 0, r.stderr
+
+    def run(*argv):
+        status = cli.main(list(argv))
+        captured = capsys.readouterr()
+        assert status == 0, captured.err
+        return captured.out
+    run("train", "gan", "--dataset", "ring8", "--steps", "20", "--steps-per-epoch", "10",
+        "--batch-size", "32",
+        "--out", str(out))
     for name in ("config.json", "metrics.jsonl", "last.npz", "loss.png", "density.png",
                  "density.gif"):
         assert (out / name).is_file(), name
@@ -155,13 +157,10 @@ def test_cli_trains_resumes_evaluates_and_samples_a_2d_gan(tmp_path):
     assert steps and {"d_real", "d_fake", "d_fake_g", "d_fake_after", "loss_d",
                       "loss_g"} <= set(steps[0])
     assert [r["epoch"] for r in records if "step" not in r] == [0, 1]
-    r = _cli("train", "gan", "--steps", "30", "--out", str(out), "--resume")
-    assert r.returncode == 0 and "epoch 3/3" in r.stdout, r.stderr
-    r = _cli("eval", str(out), "--json", "--n-samples", "300")
-    result = json.loads(r.stdout.strip().splitlines()[-1])
+    assert "epoch 3/3" in run("train", "gan", "--steps", "30", "--out", str(out), "--resume")
+    result = json.loads(run("eval", str(out), "--json", "--n-samples", "300").splitlines()[-1])
     assert {"modes", "hq_pct", "reverse_kl"} <= set(result) and 0 <= result["modes"] <= 8
-    r = _cli("sample", str(out), "-n", "7", "--out", str(tmp_path / "s.npy"))
-    assert r.returncode == 0, r.stderr
+    run("sample", str(out), "-n", "7", "--out", str(tmp_path / "s.npy"))
     s = np.load(tmp_path / "s.npy")
     assert s.shape == (7, 2) and s.dtype == np.float32
 

@@ -3,13 +3,15 @@
 Place in the tower: vae/gan floor, driver side (imports gan, gan_models, optim, data, runs, and
 -- lazily -- metrics and plots). The step itself is tinygen.gan.train_step; this file only feeds
 it batches and noise, schedules the learning rate, keeps the EMA generator, and writes the run
-directory (see tinygen.runs): config.json, metrics.jsonl (one line per `log_every` steps with
-"step", one per epoch), last.npz, samples.png + samples_epochNNN.png, loss.png and, for 2D
-data, density.png / density.gif and snapshots.npz (the generated points behind them).
+directory (see tinygen.runs): config.json, metrics.jsonl (one line per LOG_EVERY steps with
+"step", one per epoch), last.npz, loss.png, samples.png (images: also samples_epochNNN.png;
+2D: the latest generated points) and, for 2D data, density.png / density.gif and
+snapshots.npz (the generated points behind them, one set per epoch).
 
-Defaults per kind of data (chosen by measurement, see README): 2D points train an MLP GAN on
-fresh samples of the mixture, an "epoch" being `steps_per_epoch` steps; images train the DCGAN
-on the training split with DiffAugment, R1 and an EMA generator.
+Defaults per kind of data (DEFAULTS; chosen by measurement, see the GAN notes): 2D points
+train an MLP GAN on fresh samples of the mixture with R1, a linearly decaying learning rate
+and an EMA generator, an "epoch" being `steps_per_epoch` steps; images train the DCGAN on the
+training split with a lazy R1 penalty and an EMA generator (DiffAugment is a flag).
 """
 from __future__ import annotations
 
@@ -181,6 +183,7 @@ def _figures(gr: GANRun, run_dir: Path, data, fixed_z, epoch: int) -> None:
     step_of = lambda name: f"step {int(name[5:]) * gr.cfg['steps_per_epoch']}"  # noqa: E731
     frames = [(step_of(k), snaps[k]) for k in sorted(snaps)]
     save_density(data.x[:2000], frames, run_dir / "density.png")
+    save_density(data.x[:2000], frames[-1:], run_dir / "samples.png")
     save_density_gif(data.x[:2000], frames, run_dir / "density.gif")
 
 
@@ -195,6 +198,9 @@ def train_from_args(args) -> None:
             config["epochs"] = -(-config["steps"] // config["steps_per_epoch"])
     run = runs.open_run(args.out, config, resume=args.resume, force=args.force)
     cfg = run.config
+    if not args.resume:  # --force: the 2D figures' history of an old run must not leak in
+        for name in ("snapshots.npz", "density.gif"):
+            (run.dir / name).unlink(missing_ok=True)
     data = _load(cfg["dataset"], cfg["limit"])
     tg.random.manual_seed(cfg["seed"])
     gr = GANRun(cfg)
