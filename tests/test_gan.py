@@ -195,3 +195,15 @@ def test_examples_run_with_a_tiny_budget(tmp_path, script, args):
                        env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "samples.png").is_file()
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--ema", "1.5"], "--ema 1.5 is out of range"),
+    (["--model", "dcgan"], "--model dcgan does not fit 'ring8'"),
+    (["--dataset", "mnist-5k", "--steps", "3"], "--steps is for 2D data"),
+])
+def test_bad_gan_flags_fail_with_one_line_before_writing(tmp_path, capsys, argv, message):
+    from tinygen import cli
+    assert cli.main(["train", "gan", *argv, "--out", str(tmp_path / "run")]) == 1
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

@@ -78,9 +78,24 @@ def make_config(args) -> dict:
         config["epochs"] = -(-config["steps"] // config["steps_per_epoch"])
     elif getattr(args, "steps", None):
         raise ValueError("--steps is for 2D data; image runs count --epochs")
-    if config["model"] == "mlp" and data.kind != "points":
-        raise ValueError(f"--model mlp trains on 2D points; {args.dataset!r} holds images")
+    if config["model"] != DEFAULTS[data.kind]["model"]:
+        raise ValueError(f"--model {config['model']} does not fit {args.dataset!r} "
+                         f"({data.kind}); use --model {DEFAULTS[data.kind]['model']}")
+    _check_ranges(config)
     return config
+
+
+def _check_ranges(config: dict) -> None:
+    """Flags out of range -> ValueError naming the flag."""
+    checks = {"r1": config["r1"] >= 0, "ema": 0 <= config["ema"] < 1,
+              "lr-final": 0 < config["lr_final"] <= 1, "lr-d-ratio": config["lr_d_ratio"] > 0,
+              "r1-every": config["r1_every"] >= 1, "latent": config["latent"] >= 1,
+              "real-label": 0 < config["real_label"] <= 1,
+              "steps-per-epoch": config.get("steps_per_epoch", 1) >= 1}
+    for flag, ok in checks.items():
+        if not ok:
+            value = config[flag.replace("-", "_")]
+            raise ValueError(f"--{flag} {value} is out of range")
 
 
 class GANRun:
