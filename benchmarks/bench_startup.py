@@ -1,0 +1,171 @@
+"""Cold start and memory: `import tinygen`, the first training step (empty and warm numba
+cache), and the peak RSS of a VAE training run, each measured in a fresh subprocess.
+
+Benchmarks sit outside the tower: they use the public API (tinygen.vae, tinygen.gan, optim).
+
+    python benchmarks/bench_startup.py [--epochs 20] [--imports 5]
+
+import      seconds for `import tinygen` in a new interpreter (min/median over --imports runs),
+            and whether it pulled in matplotlib, torch or tqdm (it should not: they are imported
+            only by the code that draws, compares or shows progress).
+first step  a new interpreter with NUMBA_CACHE_DIR pointing at an empty temporary directory
+            (cold: every kernel is compiled) and then again at the same, now filled, directory
+            (warm: kernels are loaded from the cache); seconds from the start of the first
+            training step to its end, for the MLP VAE (batch 128) and the DCGAN-28 (batch 64).
+peak RSS    tinygen.vae.train_epoch on mnist-5k, batch 128, Adam: ru_maxrss after epoch 2 and
+            after the last epoch (flat = within 5%: no graph or cache growth); with torch
+            installed, the same for the PyTorch twin's process, for reference.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+IMPORT_CODE = """
+import json, sys, time
+t = time.perf_counter()
+import tinygen
+elapsed = time.perf_counter() - t
+print(json.dumps({"seconds": elapsed,
+                  "eager": [m for m in ("matplotlib", "torch", "tqdm") if m in sys.modules]}))
+"""
+
+FIRST_STEP_CODE = """
+import json, time
+import numpy as np
+import tinygen as tg
+from tinygen import gan, optim, vae
+out = {}
+x = np.random.default_rng(0).random((128, 1, 28, 28), dtype=np.float32)
+model = vae.MLPVAE()
+opt = optim.Adam(model.parameters(), lr=1e-3)
+t = time.perf_counter()
+vae.train_step(model, opt, x)
+out["vae"] = time.perf_counter() - t
+G, D = gan.build_models("dcgan", 100)
+opt_G = optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+opt_D = optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+z = np.random.default_rng(1).standard_normal((64, 100), dtype=np.float32)
+t = time.perf_counter()
+gan.train_step(G, D, opt_G, opt_D, 2 * x[:64] - 1, z, gan.GANLoss())
+out["dcgan"] = time.perf_counter() - t
+print(json.dumps(out))
+"""
+
+RSS_CODE = """
+import json, resource, sys
+import numpy as np
+from tinygen import optim, vae
+from tinygen.data import load_dataset
+import tinygen as tg
+epochs = int(sys.argv[1])
+tg.random.manual_seed(0)
+x = load_dataset("mnist-5k", "train").x
+model = vae.MLPVAE()
+opt = optim.Adam(model.parameters(), lr=1e-3)
+rng = np.random.default_rng(0)
+peaks = []
+for epoch in range(epochs):
+    vae.train_epoch(model, opt, x, 128, rng, epoch)
+    peaks.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # KiB -> MiB
+print(json.dumps(peaks))
+"""
+
+TORCH_RSS_CODE = """
+import json, resource, sys
+sys.path.insert(0, sys.argv[2])
+import numpy as np
+import torch
+import bench_training as bt
+from tinygen.data import load_dataset
+torch.set_num_threads(int(bt.THREADS))
+epochs = int(sys.argv[1])
+x = load_dataset("mnist-5k", "train").x
+model, _ = bt.tinygen_vae(0)
+step = bt.torch_vae(model.state_dict(), 0)
+rng = np.random.default_rng(0)
+peaks = []
+for epoch in range(epochs):
+    order = rng.permutation(len(x))
+    for i in range(0, len(x), 128):
+        step(x[order[i:i + 128]])
+    peaks.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(json.dumps(peaks))
+"""
+
+
+def run_python(code, *args, env=None):
+    """Run `code` in a fresh interpreter; return the JSON it printed last."""
+    result = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True,
+                            text=True, env={**os.environ, **(env or {})}, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"benchmark subprocess failed:\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def bench_import(repeats):
+    runs = [run_python(IMPORT_CODE) for _ in range(repeats)]
+    seconds = sorted(r["seconds"] for r in runs)
+    return seconds, sorted({m for r in runs for m in r["eager"]})
+
+
+def bench_first_step():
+    """{'cold': {...}, 'warm': {...}} seconds of the first VAE and DCGAN training steps."""
+    with tempfile.TemporaryDirectory(prefix="tinygen-numba-cache-") as cache:
+        env = {"NUMBA_CACHE_DIR": cache}
+        cold = run_python(FIRST_STEP_CODE, env=env)
+        warm = run_python(FIRST_STEP_CODE, env=env)
+    return {"cold": cold, "warm": warm}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=20, help="epochs of the RSS run")
+    parser.add_argument("--imports", type=int, default=5, help="fresh interpreters timed")
+    parser.add_argument("--no-torch", action="store_true", help="skip PyTorch's RSS")
+    args = parser.parse_args(argv)
+    load = os.getloadavg()
+    lines = [f"load average at start {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on "
+             f"{os.cpu_count()} cores", "", "| measure | value | target |", "|---|---|---|"]
+    print(lines[0], flush=True)
+
+    seconds, eager = bench_import(args.imports)
+    lines.append(f"| `import tinygen` (min / median of {args.imports}) | {seconds[0]:.2f} s / "
+                 f"{seconds[len(seconds) // 2]:.2f} s | <= 1 s |")
+    lines.append(f"| modules imported eagerly among matplotlib, torch, tqdm | "
+                 f"{', '.join(eager) or 'none'} | none |")
+    print("\n".join(lines[-2:]), flush=True)
+
+    first = bench_first_step()
+    for kind in ("vae", "dcgan"):
+        lines.append(f"| first {kind.upper()} training step, empty numba cache | "
+                     f"{first['cold'][kind]:.2f} s | (reported) |")
+        lines.append(f"| first {kind.upper()} training step, warm numba cache | "
+                     f"{first['warm'][kind]:.2f} s | <= 2 s |")
+    print("\n".join(lines[-4:]), flush=True)
+
+    peaks = run_python(RSS_CODE, args.epochs)
+    growth = peaks[-1] / peaks[1] - 1
+    lines.append(f"| peak RSS, VAE training, after epoch 2 / {args.epochs} | {peaks[1]:.0f} MiB / "
+                 f"{peaks[-1]:.0f} MiB ({growth:+.1%}) | <= 200 MB, within 5% |")
+    print(lines[-1], flush=True)
+    if not args.no_torch:
+        try:
+            torch_peaks = run_python(TORCH_RSS_CODE, min(args.epochs, 3), HERE)
+            lines.append(f"| peak RSS, the PyTorch twin, after epoch {len(torch_peaks)} | "
+                         f"{torch_peaks[-1]:.0f} MiB | (reference) |")
+            print(lines[-1], flush=True)
+        except RuntimeError as error:  # torch missing: no reference row
+            print(f"PyTorch RSS skipped: {str(error).splitlines()[-1]}")
+    load = os.getloadavg()
+    lines += ["", f"load average at end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}"]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
