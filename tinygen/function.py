@@ -40,6 +40,8 @@ class Context:
 
     fn:     the Function subclass       inputs: the input Tensors (as given to apply)
     output: the output Tensor (held weakly: an output does not keep itself alive)
+    needs_input_grad: set by the engine before backward, one bool per input: whether this pass
+            needs that input's gradient (an op may return None for the others, to save work)
     Forward may set any other attribute (shapes, masks, parameters) for backward to read.
     """
 

@@ -287,6 +287,11 @@ def _backpropagate(outputs, grad_outputs, create_graph, wanted=None):
     (default: every leaf that requires grad and leads to an output). Other gradients are
     dropped as soon as they have been passed on, so memory holds only the frontier.
     With create_graph=False the work runs under no_grad: the gradients are plain constants.
+
+    Only tensors on a path to a wanted tensor get a gradient (`needed`); before each op's
+    backward the engine sets ctx.needs_input_grad (PyTorch's name), so an op may skip an input
+    nobody needs -- e.g. a GAN's generator update asks for G's parameters only, and D's weight
+    gradients (one big GEMM per layer) are never computed.
     """
     wanted_ids = None if wanted is None else {id(x) for x in wanted}
     grads = {}  # id(tensor) -> gradient Tensor accumulated so far
@@ -299,22 +304,30 @@ def _backpropagate(outputs, grad_outputs, create_graph, wanted=None):
             raise TypeError(f"grad_output is {g.dtype} but its output is {out.dtype}; cast it")
         grads[id(out)] = grads[id(out)] + g if id(out) in grads else g
 
+    order = _topological_order(outputs)  # inputs before the ops that use them
+    needed = {id(t) for t in order} if wanted_ids is None else set()
+    if wanted_ids is not None:
+        for t in order:
+            if id(t) in wanted_ids or (t._ctx is not None
+                                       and any(id(x) in needed for x in t._ctx.inputs)):
+                needed.add(id(t))
     result = {}
     with _grad_mode(create_graph):
-        for t in reversed(_topological_order(outputs)):
+        for t in reversed(order):
             g = grads.pop(id(t), None)
-            if g is None:
+            if g is None or id(t) not in needed:
                 continue
             ctx = t._ctx
             if (ctx is None) if wanted_ids is None else (id(t) in wanted_ids):
                 result[t] = g
             if ctx is None:
                 continue
+            ctx.needs_input_grad = tuple(id(x) in needed for x in ctx.inputs)
             input_grads = ctx.fn.backward(ctx, g)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
-            for x, gx in zip(ctx.inputs, input_grads):
-                if gx is None or not x.requires_grad:
+            for x, gx, need in zip(ctx.inputs, input_grads, ctx.needs_input_grad):
+                if gx is None or not need:
                     continue
                 gx = _unbroadcast(gx, x.shape)
                 if gx.shape != x.shape or gx.dtype != x.dtype:

@@ -30,6 +30,7 @@ class MatMul(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.inputs
-        grad_a = grad @ b.transpose(-1, -2) if a.requires_grad else None
-        grad_b = a.transpose(-1, -2) @ grad if b.requires_grad else None
+        need_a, need_b = ctx.needs_input_grad  # set by the engine: skip a product nobody needs
+        grad_a = grad @ b.transpose(-1, -2) if need_a else None
+        grad_b = a.transpose(-1, -2) @ grad if need_b else None
         return grad_a, grad_b
