@@ -144,3 +144,17 @@ def test_vae_figures_are_written(tmp_path):
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["latent.png", "loss.png", "manifold.png", "reconstructions.png",
                      "samples.png"]
+
+
+def test_conv_vae_maps_images_to_latents_and_back():
+    tg.random.manual_seed(0)
+    model = vae.build_model("conv", (1, 8, 8), latent=3, hidden=8)
+    x = _images(4)
+    mu, logvar = model.encode(tg.tensor(x))
+    assert mu.shape == logvar.shape == (4, 3)
+    assert model.decode(mu).shape == (4, 1, 8, 8)
+    before = [p.data.copy() for p in model.parameters()]
+    vae.train_step(model, optim.Adam(model.parameters(), lr=1e-3), x)
+    assert all(not np.array_equal(b, p.data) for b, p in zip(before, model.parameters()))
+    with pytest.raises(ValueError, match="divisible by 4"):
+        vae.ConvVAE((1, 10, 10))
