@@ -19,6 +19,11 @@ numba through the environment variables below), and reads the same scalars back 
 Warm-up steps are run first and not counted. Each repeat runs `--steps` steps of tinygen, then
 of PyTorch (then of autograd), back to back, so both see the same machine load; the ratio
 tinygen/PyTorch is computed per repeat and reported as min/median/max.
+
+--clock wall (default) times with time.perf_counter. On a machine shared with other jobs the
+wall clock mostly measures the scheduler, so --clock cpu times the CPU time of the calling
+thread (time.thread_time) instead; it is only meaningful with one thread
+(TINYGEN_BENCH_THREADS=1), where every framework computes in the calling thread.
 """
 import os
 
@@ -188,7 +193,10 @@ def torch_dcgan(g_weights, d_weights):
 
 
 # -- timing -------------------------------------------------------------------------------------
-def run_alternating(steps_by_name, batches, repeats, steps, warmup):
+CLOCKS = {"wall": time.perf_counter, "cpu": time.thread_time}
+
+
+def run_alternating(steps_by_name, batches, repeats, steps, warmup, clock=time.perf_counter):
     """{name: array of images/s per repeat}. steps_by_name: {name: fn(batch_args)}; each repeat
     runs `steps` consecutive steps of each framework in turn on the same batches."""
     n_images = len(batches[0][0])
@@ -199,10 +207,10 @@ def run_alternating(steps_by_name, batches, repeats, steps, warmup):
     for r in range(repeats):
         chunk = [batches[(r * steps + i) % len(batches)] for i in range(steps)]
         for name, fn in steps_by_name.items():
-            start = time.perf_counter()
+            start = clock()
             for args in chunk:
                 fn(*args)
-            rates[name].append(steps * n_images / (time.perf_counter() - start))
+            rates[name].append(steps * n_images / (clock() - start))
     return {name: np.array(r) for name, r in rates.items()}
 
 
@@ -226,7 +234,8 @@ def bench_vae(x, args):
     if autograd is not None and not args.no_autograd:
         steps["autograd"] = autograd_vae(weights, 0)
     batches = vae_batches(x, 32, 128, 1)
-    return run_alternating(steps, batches, args.repeats, args.steps, warmup=args.warmup)
+    return run_alternating(steps, batches, args.repeats, args.steps, warmup=args.warmup,
+                           clock=CLOCKS[args.clock])
 
 
 def bench_dcgan(x, args):
@@ -236,7 +245,7 @@ def bench_dcgan(x, args):
         steps["pytorch"] = torch_dcgan(G.state_dict(), D.state_dict())
     batches = dcgan_batches(x, 16, DCGAN_BATCH, 2)
     return run_alternating(steps, batches, args.repeats, max(1, args.steps // 4),
-                           warmup=max(2, args.warmup // 4))
+                           warmup=max(2, args.warmup // 4), clock=CLOCKS[args.clock])
 
 
 def report(title, rates, target=None):
@@ -264,12 +273,18 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=8, help="uncounted steps per framework")
     parser.add_argument("--only", choices=("vae", "dcgan"), default=None)
     parser.add_argument("--no-autograd", action="store_true", help="skip the HIPS autograd column")
+    parser.add_argument("--clock", choices=tuple(CLOCKS), default="wall",
+                        help="wall time, or CPU time of this thread (needs 1 thread)")
     args = parser.parse_args(argv)
+    if args.clock == "cpu" and THREADS != "1":
+        parser.error("--clock cpu needs TINYGEN_BENCH_THREADS=1 (other threads' work would "
+                     "not be counted)")
     if torch is not None:
         torch.set_num_threads(int(THREADS))
     x = load_dataset("mnist-5k", "train").x
     load = os.getloadavg()
-    out = [f"threads: {THREADS} (torch.set_num_threads, OMP/OPENBLAS/NUMBA_NUM_THREADS); "
+    out = [f"clock: {args.clock}; threads: {THREADS} (torch.set_num_threads, "
+           f"OMP/OPENBLAS/NUMBA_NUM_THREADS); "
            f"load average at start {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on "
            f"{os.cpu_count()} cores; torch {torch.__version__ if torch else 'absent'}, "
            f"autograd {'present' if autograd else 'absent'}", ""]
