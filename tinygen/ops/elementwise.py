@@ -226,7 +226,16 @@ class LeakyRelu(Function):
         x, = ctx.inputs
         # 1 and slope in x's dtype, so the mask is built in float32 directly (no float64 copy)
         one, slope = x.dtype.type(1), x.dtype.type(ctx.slope)
-        return grad * constant(np.where(x.data > 0, one, slope), like=grad)
+        if 0 <= slope <= 1:
+            # Fast path: np.where with scalar branches is ~10x slower than arithmetic.
+            # mask = [x > 0] (1 - slope) + slope is exactly 1 or slope for 0 <= slope <= 1
+            # (1 - slope rounds by at most half an ulp, and adding slope back rounds to 1).
+            mask = (x.data > 0).astype(x.dtype)
+            mask *= one - slope
+            mask += slope
+        else:
+            mask = np.where(x.data > 0, one, slope)
+        return grad * constant(mask, like=grad)
 
 
 class Clip(Function):
