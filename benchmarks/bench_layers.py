@@ -3,7 +3,7 @@
 Benchmarks sit outside the tower: they use the public API (tinygen.ops.conv, tinygen.functional)
 and compare against raw NumPy (dense layer) or PyTorch's CPU path (conv layers, when installed).
 
-    python benchmarks/bench_layers.py [--repeats 30]
+    python benchmarks/bench_layers.py [--repeats 30] [--threads 2] [--clock wall|thread]
 
 Cases (float32; the input gets a gradient too, as for a hidden layer or a GAN discriminator
 whose input gradient feeds the generator):
@@ -11,18 +11,40 @@ whose input gradient feeds the generator):
     conv a    64x1x28x28 -> 64 ch, 4x4, stride 2, pad 1      vs torch.nn.functional.conv2d
     conv b    64x64x14x14 -> 128 ch, 4x4, stride 2, pad 1    vs torch.nn.functional.conv2d
     convT a/b the DCGAN-28 generator's mirror layers          vs torch conv_transpose2d
-Each repeat times one tinygen run and one reference run back to back (so both see the same
-machine load), after warm-up runs that are not counted. ratio = reference time / tinygen time
+The two sides run in alternating blocks (so both see the same machine load), each block after
+a pause and uncounted warm-up runs. ratio = reference time / tinygen time
 (>= 1: tinygen is faster), computed from the medians and from the minima.
 """
 import argparse
+import os
 import time
 
-import numba
-import numpy as np
 
-import tinygen as tg
-from tinygen.ops.conv import conv2d, conv_transpose2d
+def parse_args():
+    parser = argparse.ArgumentParser(description="Forward+backward time of single layers.")
+    parser.add_argument("--repeats", type=int, default=30, help="timed runs of each side")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="threads for BLAS, numba and torch alike (default 2)")
+    parser.add_argument("--clock", choices=["wall", "thread"], default="wall",
+                        help="'thread' counts only this thread's CPU time: with --threads 1 it "
+                             "is robust to other processes sharing the cores")
+    args = parser.parse_args()
+    if args.clock == "thread" and args.threads != 1:
+        parser.error("--clock thread measures one thread: use it with --threads 1")
+    return args
+
+
+# BLAS and numba read their thread counts when they load, so set them before importing numpy.
+ARGS = parse_args() if __name__ == "__main__" else None
+if ARGS is not None:
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ[var] = str(ARGS.threads)
+
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+
+import tinygen as tg  # noqa: E402
+from tinygen.ops.conv import conv2d, conv_transpose2d  # noqa: E402
 
 try:
     import torch
@@ -76,29 +98,31 @@ def conv_case(name, x_shape, w_shape, transpose, rng, **geometry):
     return name, ours, "torch", theirs
 
 
-def time_pair(ours, ref, repeats, warmup=3):
-    """Per-run seconds of `ours` and `ref`, alternating, after `warmup` uncounted runs of each."""
-    for _ in range(warmup):
-        ours(), ref()
+def time_pair(ours, ref, repeats, clock=time.perf_counter, block=5, warmup=2, pause=0.2):
+    """Per-run milliseconds of `ours` and `ref`: blocks of `block` runs of one side, then of the
+    other, until each has `repeats`. Each block starts with `warmup` uncounted runs and follows a
+    pause, so that one library's idle threads (OpenBLAS and OpenMP workers spin for a while
+    after each call) never steal cores from the other's timed runs."""
     t_ours, t_ref = [], []
-    for _ in range(repeats):
+    while len(t_ours) < repeats:
         for fn, times in ((ours, t_ours), (ref, t_ref)):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
+            time.sleep(pause)
+            for _ in range(warmup):
+                fn()
+            for _ in range(block):
+                start = clock()
+                fn()
+                times.append(clock() - start)
     return np.array(t_ours) * 1e3, np.array(t_ref) * 1e3
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=30, help="timed runs of each side")
-    args = parser.parse_args()
+def main(args):
     rng = np.random.default_rng(0)
     cases = [dense_case(rng)]
     if torch is None:
         print("torch is not installed: conv rows skipped")
     else:
-        torch.set_num_threads(2)
+        torch.set_num_threads(args.threads)
         g = dict(stride=2, padding=1)
         cases += [
             conv_case("conv a 64x1x28x28->64", (64, 1, 28, 28), (64, 1, 4, 4), False, rng, **g),
@@ -112,13 +136,15 @@ def main():
     print(header)
     print("-" * len(header))
     for name, ours, ref_name, ref in cases:
-        t_ours, t_ref = time_pair(ours, ref, args.repeats)
+        clock = time.thread_time if args.clock == "thread" else time.perf_counter
+        t_ours, t_ref = time_pair(ours, ref, args.repeats, clock)
         fmt = lambda t: f"{t.min():6.2f}/{np.median(t):6.2f}/{t.max():7.2f}"  # noqa: E731
         print(f"{name:26} {ref_name:6} {fmt(t_ours):>24} {fmt(t_ref):>26} "
               f"{np.median(t_ref) / np.median(t_ours):9.2f} {t_ref.min() / t_ours.min():9.2f}")
     print("ratio = reference time / tinygen time (>= 1 means tinygen is at least as fast); "
-          f"numba threads {numba.get_num_threads()}")
+          f"threads: numba {numba.get_num_threads()}, torch {torch and torch.get_num_threads()}, "
+          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}, clock {args.clock}")
 
 
 if __name__ == "__main__":
-    main()
+    main(ARGS)

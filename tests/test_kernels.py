@@ -3,8 +3,6 @@
 Shapes, strides, paddings, dtypes and memory layouts are drawn by hypothesis; sizes stay tiny so
 the suite (numba compilation included) runs in seconds.
 """
-import contextlib
-
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -63,38 +61,23 @@ def unfold_by_definition(x, kh, kw, stride, padding):
     return cols
 
 
-@contextlib.contextmanager
-def parallel_path(parallel):
-    """Force unfold/fold onto their parallel (prange) or serial kernel whatever the size."""
-    saved = K.conv.PARALLEL_MIN_SIZE
-    K.conv.PARALLEL_MIN_SIZE = 0 if parallel else 1 << 62
-    try:
-        yield
-    finally:
-        K.conv.PARALLEL_MIN_SIZE = saved
-
-
 # ----------------------------------------------------------------------------- unfold / fold
 
-@pytest.mark.parametrize("parallel", [False, True], ids=["serial", "parallel"])
-@given(geom=conv_geometry())
-def test_unfold_matches_twin_and_sliding_window_definition(parallel, geom):
+@given(conv_geometry())
+def test_unfold_matches_twin_and_sliding_window_definition(geom):
     x, kh, kw, stride, padding = geom
-    with parallel_path(parallel):
-        cols = K.unfold(x, kh, kw, stride, padding)
+    cols = K.unfold(x, kh, kw, stride, padding)
     assert cols.dtype == x.dtype
     np.testing.assert_array_equal(cols, K.unfold_numpy(x, kh, kw, stride, padding))
     np.testing.assert_array_equal(cols, unfold_by_definition(x, kh, kw, stride, padding))
 
 
-@pytest.mark.parametrize("parallel", [False, True], ids=["serial", "parallel"])
-@given(geom=conv_geometry(), data=st.data())
-def test_fold_matches_twin_and_is_adjoint_of_unfold(parallel, geom, data):
+@given(conv_geometry(), st.data())
+def test_fold_matches_twin_and_is_adjoint_of_unfold(geom, data):
     x, kh, kw, stride, padding = geom
     shape = K.unfold(x, kh, kw, stride, padding).shape
     c = floats_array(data.draw, shape, x.dtype)
-    with parallel_path(parallel):
-        folded = K.fold(c, x.shape, kh, kw, stride, padding)
+    folded = K.fold(c, x.shape, kh, kw, stride, padding)
     assert folded.shape == x.shape and folded.dtype == x.dtype
     np.testing.assert_allclose(folded, K.fold_numpy(c, x.shape, kh, kw, stride, padding),
                                **TOL[x.dtype.type])

@@ -23,8 +23,14 @@ Each numba kernel (`*_kernel`, @njit(cache=True), no allocation inside its loops
 small Python front end that checks shapes and allocates the output; each front end has a
 plain-NumPy twin (`*_numpy`) that the tests compare it against. unfold and fold work one
 (channel, sample) plane at a time: the plane is copied into a zero-bordered buffer, so the inner
-loops need no bounds tests. They also come as `*_kernel_parallel` (numba.prange over the planes),
-used for large inputs. Matrix products are not done here: they go to BLAS via np.matmul.
+loops need no bounds tests, and a table of window offsets turns the (oh, ow) loops into one.
+Matrix products are not done here: they go to BLAS via np.matmul, which uses every core.
+
+Why the kernels are serial (no prange): a convolution alternates these kernels with BLAS GEMMs,
+and OpenBLAS's worker threads keep spinning on the other cores for ~0.1 s after each GEMM.
+Measured on 2 cores, an unfold right after a GEMM took 3.3 ms serial but 5.9 ms with
+numba.prange (2.5 ms with prange only when BLAS had been idle for a while), so the parallel
+loop lost exactly where it is used.
 """
 import numba
 import numpy as np
@@ -67,31 +73,36 @@ def _check_float(a, name):
         raise TypeError(f"{name} must be float32 or float64, got {a.dtype}")
 
 
-# Above this many output entries the kernels run their parallel loop (numba.prange over tasks,
-# one thread per core); below it waking the thread pool costs more than it saves.
-PARALLEL_MIN_SIZE = 1 << 18
+@numba.njit(cache=True)
+def _window_offsets(oh_n, ow_n, sh, sw, wp):
+    """off[oh*OW + ow] = oh*sh*wp + ow*sw: where output pixel (oh, ow) reads, in a padded plane
+    of width wp flattened, relative to the tap (i, j) at flat index i*wp + j."""
+    off = np.empty(oh_n * ow_n, np.int64)
+    for oh in range(oh_n):
+        for ow in range(ow_n):
+            off[oh * ow_n + ow] = oh * sh * wp + ow * sw
+    return off
 
 
 # ----------------------------------------------------------------------------- unfold (im2col)
 
 @numba.njit(cache=True, inline="always")
-def _unfold_task(task, x, kh, kw, sh, sw, ph, pw, cols, pad):
+def _unfold_task(task, x, kh, kw, ph, pw, cols, pad, off):
     """Task (c, n) = divmod(task, N): copy plane x[n, c] into the middle of `pad` (whose zero
     border is the padding), then fill columns n*L:(n+1)*L of the kh*kw rows of channel c."""
     n_batch, _, h, w = x.shape
     c, n = task // n_batch, task % n_batch
-    oh_n, ow_n = (pad.shape[0] - kh) // sh + 1, (pad.shape[1] - kw) // sw + 1
-    plane = oh_n * ow_n
+    wp, plane = pad.shape[1], off.size
     for a in range(h):
         for b in range(w):
             pad[ph + a, pw + b] = x[n, c, a, b]
+    flat = pad.reshape(pad.size)
     for i in range(kh):
         for j in range(kw):
             dst = cols[(c * kh + i) * kw + j, n * plane:(n + 1) * plane]
-            for oh in range(oh_n):
-                src = pad[oh * sh + i]
-                for ow in range(ow_n):
-                    dst[oh * ow_n + ow] = src[ow * sw + j]
+            tap = flat[i * wp + j:]
+            for q in range(plane):
+                dst[q] = tap[off[q]]
 
 
 @numba.njit(cache=True)
@@ -99,24 +110,14 @@ def unfold_kernel(x, kh, kw, sh, sw, ph, pw, cols):
     """cols[c*kh*kw + i*kw + j, n*OH*OW + oh*OW + ow] = x[n, c, oh*sh-ph+i, ow*sw-pw+j] (0 if outside).
 
     x: (N, C, H, W) C-contiguous; cols: (C*kh*kw, N*OH*OW) preallocated, every entry written.
-    One task per (channel, sample); the only allocation is one padded plane, outside the loop.
+    One task per (channel, sample); allocations (a padded plane, the offsets) happen once.
     """
     n_batch, n_chan, h, w = x.shape
     pad = np.zeros((h + 2 * ph, w + 2 * pw), x.dtype)
+    off = _window_offsets((h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1, sh, sw,
+                          w + 2 * pw)
     for task in range(n_chan * n_batch):
-        _unfold_task(task, x, kh, kw, sh, sw, ph, pw, cols, pad)
-
-
-@numba.njit(cache=True, parallel=True)
-def unfold_kernel_parallel(x, kh, kw, sh, sw, ph, pw, cols, n_chunks):
-    """unfold_kernel with the tasks cut into n_chunks contiguous runs, spread over the threads
-    by numba.prange; each run allocates its own padded plane once."""
-    n_batch, n_chan, h, w = x.shape
-    n_tasks = n_chan * n_batch
-    for chunk in numba.prange(n_chunks):
-        pad = np.zeros((h + 2 * ph, w + 2 * pw), x.dtype)
-        for task in range(chunk * n_tasks // n_chunks, (chunk + 1) * n_tasks // n_chunks):
-            _unfold_task(task, x, kh, kw, sh, sw, ph, pw, cols, pad)
+        _unfold_task(task, x, kh, kw, ph, pw, cols, pad, off)
 
 
 def unfold(x, kh, kw, stride=1, padding=0):
@@ -130,11 +131,7 @@ def unfold(x, kh, kw, stride=1, padding=0):
     sh, sw, ph, pw, oh, ow = _check_geometry(x.shape, kh, kw, stride, padding)
     n, c = x.shape[:2]
     cols = np.empty((c * kh * kw, n * oh * ow), dtype=x.dtype)
-    args = (np.ascontiguousarray(x), kh, kw, sh, sw, ph, pw, cols)
-    if cols.size >= PARALLEL_MIN_SIZE:
-        unfold_kernel_parallel(*args, numba.get_num_threads())
-    else:
-        unfold_kernel(*args)
+    unfold_kernel(np.ascontiguousarray(x), kh, kw, sh, sw, ph, pw, cols)
     return cols
 
 
@@ -159,21 +156,20 @@ def unfold_numpy(x, kh, kw, stride=1, padding=0):
 # ----------------------------------------------------------------------------- fold (col2im)
 
 @numba.njit(cache=True, inline="always")
-def _fold_task(task, cols, kh, kw, sh, sw, ph, pw, x, pad):
+def _fold_task(task, cols, kh, kw, ph, pw, x, pad, off):
     """Task (c, n) = divmod(task, N): add the kh*kw row segments n*L:(n+1)*L of channel c into
     the zeroed plane `pad`, then copy its middle (the padding dropped) to x[n, c]."""
     n_batch, _, h, w = x.shape
     c, n = task // n_batch, task % n_batch
-    oh_n, ow_n = (pad.shape[0] - kh) // sh + 1, (pad.shape[1] - kw) // sw + 1
-    plane = oh_n * ow_n
-    pad[:, :] = 0
+    wp, plane = pad.shape[1], off.size
+    flat = pad.reshape(pad.size)
+    flat[:] = 0
     for i in range(kh):
         for j in range(kw):
             src = cols[(c * kh + i) * kw + j, n * plane:(n + 1) * plane]
-            for oh in range(oh_n):
-                dst = pad[oh * sh + i]
-                for ow in range(ow_n):
-                    dst[ow * sw + j] += src[oh * ow_n + ow]
+            tap = flat[i * wp + j:]
+            for q in range(plane):
+                tap[off[q]] += src[q]
     for a in range(h):
         for b in range(w):
             x[n, c, a, b] = pad[ph + a, pw + b]
@@ -189,20 +185,10 @@ def fold_kernel(cols, kh, kw, sh, sw, ph, pw, x):
     """
     n_batch, n_chan, h, w = x.shape
     pad = np.empty((h + 2 * ph, w + 2 * pw), x.dtype)
+    off = _window_offsets((h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1, sh, sw,
+                          w + 2 * pw)
     for task in range(n_chan * n_batch):
-        _fold_task(task, cols, kh, kw, sh, sw, ph, pw, x, pad)
-
-
-@numba.njit(cache=True, parallel=True)
-def fold_kernel_parallel(cols, kh, kw, sh, sw, ph, pw, x, n_chunks):
-    """fold_kernel with the tasks cut into n_chunks contiguous runs, spread over the threads
-    by numba.prange; each run allocates its own plane buffer once."""
-    n_batch, n_chan, h, w = x.shape
-    n_tasks = n_chan * n_batch
-    for chunk in numba.prange(n_chunks):
-        pad = np.empty((h + 2 * ph, w + 2 * pw), x.dtype)
-        for task in range(chunk * n_tasks // n_chunks, (chunk + 1) * n_tasks // n_chunks):
-            _fold_task(task, cols, kh, kw, sh, sw, ph, pw, x, pad)
+        _fold_task(task, cols, kh, kw, ph, pw, x, pad, off)
 
 
 def fold(cols, x_shape, kh, kw, stride=1, padding=0):
@@ -218,11 +204,7 @@ def fold(cols, x_shape, kh, kw, stride=1, padding=0):
         raise ValueError(f"fold: cols shape {cols.shape} does not match x_shape {tuple(x_shape)} "
                          f"with kernel ({kh}, {kw}): expected {(c * kh * kw, n * oh * ow)}")
     x = np.empty(tuple(x_shape), dtype=cols.dtype)
-    args = (np.ascontiguousarray(cols), kh, kw, sh, sw, ph, pw, x)
-    if cols.size >= PARALLEL_MIN_SIZE:
-        fold_kernel_parallel(*args, numba.get_num_threads())
-    else:
-        fold_kernel(*args)
+    fold_kernel(np.ascontiguousarray(cols), kh, kw, sh, sw, ph, pw, x)
     return x
 
 

@@ -14,8 +14,12 @@ pass over the data. Every formula is written so that no exp() can overflow and n
 
 All of them stay finite for x = +-1000 in float32 and float64. Inputs of one call share a shape
 (any strides: they are made contiguous, then flattened); the output has that shape and the dtype
-of x. Each public function runs a serial @njit(cache=True) loop (`*_kernel`; at the sizes of this
-library a parallel loop did not pay for its thread wake-up) and has a NumPy twin (`*_numpy`).
+of x. Each public function runs a serial @njit(cache=True) loop (`*_kernel`) and has a NumPy twin
+(`*_numpy`). Measured on 2 cores for a 128x784 float32 batch: a prange loop saved ~0.8 ms on an
+idle machine but cost 10-20 ms (median) whenever the second core was busy (BLAS worker threads
+spin there after every GEMM), so the loops are serial. They run one libm exp/log1p per entry:
+faster than the NumPy twins for sigmoid, the BCE gradient and all float64 inputs, ~1.4x slower
+for float32 softplus/BCE, where NumPy's SIMD exp/log win despite their temporaries.
 """
 import math
 
