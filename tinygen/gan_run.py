@@ -30,8 +30,8 @@ DEFAULTS = {
                    beta1=0.5, beta2=0.99, r1=1.0, ema=0.99, real_label=1.0, augment=False,
                    steps=4000, steps_per_epoch=500, lr_d_ratio=1.0, r1_every=1),
     "images": dict(model="dcgan", latent=100, hidden=0, batch_size=64, lr=2e-4, lr_final=1.0,
-                   beta1=0.5, beta2=0.999, r1=0.1, ema=0.995, real_label=1.0, augment=False,
-                   epochs=15, lr_d_ratio=1.0, r1_every=4),
+                   beta1=0.5, beta2=0.999, r1=0.01, ema=0.995, real_label=1.0, augment=False,
+                   epochs=20, lr_d_ratio=2.0, r1_every=4),
 }
 LOG_EVERY = 25
 STEPS = {"grid25": 8000}   # 2D budgets that differ from DEFAULTS["points"]["steps"] (measured)
