@@ -2,9 +2,12 @@
 
 Place in the tower: metrics/ (imports tinygen, nn, optim, functional, data, checkpoint).
 
-The classifier is an MLP 784 -> 512 -> ReLU -> 10 trained on the mnist-5k training split (4000
-images) for 15 epochs with Adam(1e-3), batch 64, seed 0. It is trained on first use (tens of
-seconds on a CPU) and its weights are cached in $TINYGEN_CACHE or ~/.cache/tinygen, under a
+The classifier is a small conv net (two stride-2 convolutions, 32 and 64 channels, a 128-unit
+hidden layer with dropout 0.3) trained on the mnist-5k training split (4000 images) for 30
+epochs with Adam (lr 1e-3 decaying linearly to 1e-4), batch 64, seed 0, each batch randomly
+shifted by up to 2 pixels (augmentation: 4000 images are few). Measured: 97.7% accuracy on the
+1000 test images (the 784-512-10 MLP it replaced: 94.5%), about one CPU-minute of training.
+It is trained on first use and its weights are cached in $TINYGEN_CACHE or ~/.cache/tinygen, under a
 name that includes the recipe's version, so a changed recipe retrains instead of loading stale
 weights. (Caching rather than shipping weights keeps binary blobs out of the package and lets a
 reader see exactly how the judge was made.) `classifier()` returns it with its test accuracy.
@@ -29,17 +32,22 @@ import tinygen as tg
 from tinygen import functional as F
 from tinygen import nn, optim
 
-RECIPE = "mlp512-e15-adam1e-3-b64-s0-v1"
+RECIPE = "conv32-64-e30-adam1e-3lin-b64-shift2-s0-v2"
 _CACHE = {}
 
 
 class MNISTClassifier(nn.Module):
-    """x (N, 1, 28, 28) in [0, 1] -> logits (N, 10)."""
+    """x (N, 1, 28, 28) in [0, 1] -> logits (N, 10):
+    Conv k4 s2 p1 -> ReLU -> (N, w, 14, 14) -> Conv k4 s2 p1 -> ReLU -> (N, 2w, 7, 7)
+      -> Flatten -> Linear -> ReLU -> Dropout -> Linear -> (N, 10)."""
 
-    def __init__(self, hidden: int = 512):
+    def __init__(self, width: int = 32, hidden: int = 128, dropout: float = 0.3):
         super().__init__()
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(784, hidden), nn.ReLU(),
-                                 nn.Linear(hidden, 10))
+        self.net = nn.Sequential(
+            nn.Conv2d(1, width, 4, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(width, 2 * width, 4, stride=2, padding=1), nn.ReLU(), nn.Flatten(),
+            nn.Linear(2 * width * 7 * 7, hidden), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(hidden, 10))
 
     def forward(self, x):
         return self.net(x)
@@ -50,17 +58,27 @@ def cache_dir() -> Path:
     return Path(root)
 
 
-def train_classifier(epochs: int = 15, seed: int = 0) -> MNISTClassifier:
-    """Train the judge on mnist-5k's training split (cross-entropy, Adam 1e-3, batch 64)."""
+def random_shift(x, rng, shift: int = 2) -> np.ndarray:
+    """x (N, C, H, W) -> each image moved by (dy, dx) ~ U{-shift..shift}^2, zero filled."""
+    n, _, h, w = x.shape
+    padded = np.pad(x, ((0, 0), (0, 0), (shift, shift), (shift, shift)))
+    dy, dx = rng.integers(0, 2 * shift + 1, size=(2, n))
+    return np.stack([padded[i, :, dy[i]:dy[i] + h, dx[i]:dx[i] + w] for i in range(n)])
+
+
+def train_classifier(epochs: int = 30, seed: int = 0) -> MNISTClassifier:
+    """Train the judge on mnist-5k's training split: cross-entropy, Adam with lr 1e-3 -> 1e-4
+    (linear over epochs), batch 64, random 2-pixel shifts."""
     from tinygen.data import iterate_batches, load_dataset
     train = load_dataset("mnist-5k", "train")
     tg.random.manual_seed(seed)
     model = MNISTClassifier()
     opt = optim.Adam(model.parameters(), lr=1e-3)
     rng = np.random.default_rng(seed)
-    for _ in range(epochs):
+    for epoch in range(epochs):
+        opt.param_groups[0]["lr"] = 1e-3 - 9e-4 * epoch / max(1, epochs - 1)
         for xb, yb in iterate_batches((train.x, train.y), 64, rng):
-            loss = F.cross_entropy(model(tg.tensor(xb)), yb)
+            loss = F.cross_entropy(model(tg.tensor(random_shift(xb, rng))), yb)
             opt.zero_grad()
             loss.backward()
             opt.step()
