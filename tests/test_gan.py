@@ -12,8 +12,8 @@ import pytest
 import tinygen as tg
 from tinygen import functional as F
 from tinygen import optim
-from tinygen.gan import (GANLoss, diff_augment, r1_penalty, train_step, update_ema,
-                         wgan_gradient_penalty)
+from tinygen.gan import (GANLoss, diff_augment, r1_penalty, recalibrate_batchnorm, train_step,
+                         update_ema, wgan_gradient_penalty)
 from tinygen.gan_models import build_models
 from tinygen.gradcheck import gradcheck
 
@@ -112,6 +112,27 @@ def test_update_ema_averages_parameters():
     update_ema(E, G, 0.9)
     for b, g, e in zip(before, G.parameters(), E.parameters()):
         np.testing.assert_allclose(e.data, 0.9 * b + 0.1 * g.data, rtol=1e-6)
+
+
+def test_ema_generator_gets_its_own_batchnorm_statistics():
+    """update_ema copies G's running statistics, which do not fit the averaged weights;
+    after recalibrate_batchnorm, eval mode on z reproduces train mode (batch stats) on z."""
+    tg.random.manual_seed(0)
+    G, _ = build_models("dcgan", 8)
+    E, _ = build_models("dcgan", 8)
+    z = tg.tensor(np.random.default_rng(0).standard_normal((400, 8)).astype(np.float32))
+    with tg.no_grad():
+        G.train()(z)                          # G's running stats: those of G's activations
+        update_ema(E, G, 0.5)
+        batch_stats = E.train()(z).data
+        copied = E.eval()(z).data
+    recalibrate_batchnorm(E, z)
+    assert not E.training
+    with tg.no_grad():
+        own = E(z).data
+    assert np.abs(copied - batch_stats).max() > 10 * np.abs(own - batch_stats).max()
+    np.testing.assert_allclose(own, batch_stats, atol=5e-3)
+    assert all(m.momentum == 0.1 for m in E.modules() if hasattr(m, "running_mean"))
 
 
 def test_dcgan_shapes_range_and_init():

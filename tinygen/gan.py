@@ -193,6 +193,22 @@ def update_ema(ema, model, decay: float) -> None:
         be.data[...] = b.data
 
 
+def recalibrate_batchnorm(G, z) -> None:
+    """Set the running statistics of every batch norm in G to those of the batch G(z), z (N,
+    latent). Needed before sampling in eval mode from an EMA generator: its weights are an
+    average, so the statistics copied from the trained G (update_ema) are not those of its own
+    activations. Leaves G in eval mode."""
+    norms = [m for m in G.modules() if hasattr(m, "running_mean")]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.momentum = 1.0                     # running stats <- this batch's stats
+    with tg.no_grad():
+        G.train()(z if isinstance(z, tg.Tensor) else tg.tensor(z))
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    G.eval()
+
+
 # -- DiffAugment for images (Zhao et al. 2020): the same random, differentiable augmentation
 #    is applied to every image D sees, real or fake, so D cannot memorise a small data set. ---
 def diff_augment(x, rng, shift: int = 3, cutout: int = 12):

@@ -22,7 +22,8 @@ import numpy as np
 
 import tinygen as tg
 from tinygen import io, optim, runs
-from tinygen.gan import GANLoss, diff_augment, train_step, update_ema
+from tinygen.gan import (GANLoss, diff_augment, recalibrate_batchnorm, train_step,
+                         update_ema)
 from tinygen.gan_models import build_models
 
 DEFAULTS = {
@@ -128,6 +129,10 @@ class GANRun:
     def generate(self, z) -> np.ndarray:
         """Samples for noise z (N, latent): points (N, 2) or images (N, C, H, W) in [0, 1]."""
         G = self.sampler.eval()
+        if G is self.G_ema:  # its own batch-norm statistics, from 1000 fixed noise vectors
+            z_bn = np.random.default_rng([self.cfg["seed"], 2]).standard_normal(
+                (1000, self.cfg["latent"]))
+            recalibrate_batchnorm(G, z_bn.astype(np.float32))
         with tg.no_grad():
             x = np.concatenate([G(tg.tensor(z[i:i + 500].astype(np.float32))).data
                                 for i in range(0, len(z), 500)])
