@@ -30,10 +30,13 @@ DEFAULTS = {
     "points": dict(model="mlp", latent=2, hidden=128, batch_size=512, lr=1e-3, lr_final=0.01,
                    beta1=0.5, beta2=0.99, r1=1.0, ema=0.99, real_label=1.0, augment=False,
                    steps=4000, steps_per_epoch=500, lr_d_ratio=1.0, r1_every=1),
-    "images": dict(model="dcgan", latent=100, hidden=0, batch_size=64, lr=2e-4, lr_final=1.0,
+    "images": dict(model="dcgan", latent=100, hidden=0, batch_size=32, lr=4e-4, lr_final=1.0,
                    beta1=0.5, beta2=0.999, r1=0.01, ema=0.995, real_label=1.0, augment=False,
-                   epochs=20, lr_d_ratio=2.0, r1_every=4),
+                   epochs=28, lr_d_ratio=2.0, r1_every=4),
 }
+# images, seed 0, conv judge (97.7%): batch 64 lr 2e-4 20 ep IS 5.44; batch 32: 6.11; lr 4e-4:
+# 6.11; both: 6.55 (20 ep, ~390 CPU s); + lr decay to 0.1x: 6.09; both, 28 ep (the default):
+# IS 6.78, label KL 0.025, 10 classes, 537 CPU s (loaded machine); lr 6e-4, 28 ep: 6.74.
 LOG_EVERY = 25
 STEPS = {"grid25": 8000}   # 2D budgets that differ from DEFAULTS["points"]["steps"] (measured)
 
