@@ -36,7 +36,8 @@ DEFAULTS = {
 }
 # images, seed 0, conv judge (97.7%): batch 64 lr 2e-4 20 ep IS 5.44; batch 32: 6.11; lr 4e-4:
 # 6.11; both: 6.55 (20 ep, ~390 CPU s); + lr decay to 0.1x: 6.09; both, 28 ep (the default):
-# IS 6.78, label KL 0.025, 10 classes, 537 CPU s (loaded machine); lr 6e-4, 28 ep: 6.74.
+# IS 6.78, label KL 0.025, 10 classes, 537 CPU s (loaded machine); lr 6e-4, 28 ep: 6.74;
+# EMA 0.999: 6.76; real label 0.9: 6.72.
 LOG_EVERY = 25
 STEPS = {"grid25": 8000}   # 2D budgets that differ from DEFAULTS["points"]["steps"] (measured)
 
