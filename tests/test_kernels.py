@@ -106,8 +106,11 @@ def test_layout_moves_match_twins_and_are_adjoint(data):
     back = K.nchw_to_cols(g)
     np.testing.assert_array_equal(back, K.nchw_to_cols_numpy(g))
     np.testing.assert_array_equal(K.nchw_to_cols(K.cols_to_nchw(y, n, oh, ow)), y)
-    np.testing.assert_allclose(np.vdot(K.cols_to_nchw(y, n, oh, ow), g), np.vdot(y, back),
-                               rtol=1e-5)
+    # Adjointness <cols_to_nchw(y), g> = <y, nchw_to_cols(g)>, summed in float64: the two sides
+    # add the same products in different orders, so a float32 sum near 0 cancels differently.
+    lhs = np.vdot(K.cols_to_nchw(y, n, oh, ow).astype(np.float64), g.astype(np.float64))
+    rhs = np.vdot(y.astype(np.float64), back.astype(np.float64))
+    np.testing.assert_allclose(lhs, rhs, rtol=1e-9, atol=1e-9)
 
 
 def test_conv_kernels_reject_bad_input():
