@@ -210,9 +210,13 @@ def test_conv_ops_reject_bad_input_with_clear_errors():
         conv2d(x, tg.tensor(np.zeros((4, 3, 6, 6), np.float32)))
     with pytest.raises(ValueError, match="must be 4-D"):
         conv2d(tg.tensor(np.zeros((3, 5, 5), np.float32)), w)
+    with pytest.raises(ValueError, match=r"conv2d: need stride >= 1.*stride \(0, 1\)"):
+        conv2d(x, w, stride=(0, 1))
+    with pytest.raises(ValueError, match="conv_transpose2d: need stride >= 1"):
+        conv_transpose2d(x, tg.tensor(np.zeros((3, 2, 3, 3), np.float32)), padding=-1)
     with pytest.raises(ValueError, match="bias must have shape"):
         conv2d(x, w, tg.tensor(np.zeros(3, np.float32)))
-    with pytest.raises(TypeError, match="float32 and float64"):
+    with pytest.raises(TypeError, match="conv2d: x is float32, weight is float64"):
         conv2d(x, tg.tensor(np.zeros((4, 3, 3, 3))))
     with pytest.raises(ValueError, match="output_padding"):
         conv_transpose2d(x, tg.tensor(np.zeros((3, 2, 3, 3), np.float32)), stride=2,

@@ -3,6 +3,9 @@
 Shapes, strides, paddings, dtypes and memory layouts are drawn by hypothesis; sizes stay tiny so
 the suite (numba compilation included) runs in seconds.
 """
+import platform
+import resource
+
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -258,3 +261,16 @@ def test_adam_update_rejects_bad_state():
         K.adam_update(np.zeros((3, 2))[:, 0], np.zeros(3), np.zeros(3), np.zeros(3), 0.1)
     with pytest.raises(ValueError, match="step"):
         K.adam_update(p, np.zeros(3), np.zeros(3), np.zeros(3), 0.1, step=0)
+
+
+# ----------------------------------------------------------------------------- memory
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
+def test_freed_big_arrays_are_reused_without_page_faults():
+    """After keep_freed_memory(), a 16 MB array allocated again after a free is not faulted in."""
+    assert K.keep_freed_memory()
+    np.ones(4 << 20, np.float32)                      # allocate, touch, free
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    np.ones(4 << 20, np.float32)                      # 4096 pages if they came back fresh
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+    assert faults < 100, f"{faults} page faults re-allocating a freed 16 MB array"

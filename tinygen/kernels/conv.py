@@ -26,11 +26,12 @@ plain-NumPy twin (`*_numpy`) that the tests compare it against. unfold and fold 
 loops need no bounds tests, and a table of window offsets turns the (oh, ow) loops into one.
 Matrix products are not done here: they go to BLAS via np.matmul, which uses every core.
 
-Why the kernels are serial (no prange): a convolution alternates these kernels with BLAS GEMMs,
-and OpenBLAS's worker threads keep spinning on the other cores for ~0.1 s after each GEMM.
-Measured on 2 cores, an unfold right after a GEMM took 3.3 ms serial but 5.9 ms with
-numba.prange (2.5 ms with prange only when BLAS had been idle for a while), so the parallel
-loop lost exactly where it is used.
+Why these loops run on one thread. A conv layer alternates them with BLAS GEMMs, and OpenBLAS's
+worker threads keep spinning at full speed for ~0.1 s after every GEMM (measured: 110 ms of CPU
+during a 400 ms sleep after one matmul), so within a training step the other cores are taken.
+Measured on 2 cores for the 64x64x14x14 -> 128 channel layer: numba.prange (OpenMP layer) made
+unfold 5.9 ms instead of 3.3 ms right after a GEMM, and a pool of threads splitting the planes
+left the whole forward+backward unchanged (22-25 ms either way).
 """
 import numba
 import numpy as np
@@ -73,6 +74,8 @@ def _check_float(a, name):
         raise TypeError(f"{name} must be float32 or float64, got {a.dtype}")
 
 
+# ----------------------------------------------------------------------------- unfold (im2col)
+
 @numba.njit(cache=True)
 def _window_offsets(oh_n, ow_n, sh, sw, wp):
     """off[oh*OW + ow] = oh*sh*wp + ow*sw: where output pixel (oh, ow) reads, in a padded plane
@@ -83,8 +86,6 @@ def _window_offsets(oh_n, ow_n, sh, sw, wp):
             off[oh * ow_n + ow] = oh * sh * wp + ow * sw
     return off
 
-
-# ----------------------------------------------------------------------------- unfold (im2col)
 
 @numba.njit(cache=True, inline="always")
 def _unfold_task(task, x, kh, kw, ph, pw, cols, pad, off):
@@ -110,7 +111,7 @@ def unfold_kernel(x, kh, kw, sh, sw, ph, pw, cols):
     """cols[c*kh*kw + i*kw + j, n*OH*OW + oh*OW + ow] = x[n, c, oh*sh-ph+i, ow*sw-pw+j] (0 if outside).
 
     x: (N, C, H, W) C-contiguous; cols: (C*kh*kw, N*OH*OW) preallocated, every entry written.
-    One task per (channel, sample); allocations (a padded plane, the offsets) happen once.
+    One task per (channel, sample) plane; allocations (a padded plane, the offsets) happen once.
     """
     n_batch, n_chan, h, w = x.shape
     pad = np.zeros((h + 2 * ph, w + 2 * pw), x.dtype)
@@ -181,7 +182,7 @@ def fold_kernel(cols, kh, kw, sh, sw, ph, pw, x):
 
     The adjoint of unfold_kernel. cols: (C*kh*kw, N*OH*OW) C-contiguous; x: (N, C, H, W)
     preallocated, every entry overwritten; entries landing in the padding are dropped.
-    One task per (channel, sample) plane, so no two tasks write the same pixel.
+    One task per (channel, sample) plane; allocations happen once, before the loop.
     """
     n_batch, n_chan, h, w = x.shape
     pad = np.empty((h + 2 * ph, w + 2 * pw), x.dtype)

@@ -108,9 +108,23 @@ def _check_4d(name, op, a, layout):
         raise ValueError(f"{op}: {name} must be 4-D {layout}, got shape {a.shape}")
 
 
-def _check_bias(op, bias, channels):
+def _stride_padding(op, stride, padding):
+    """int or pair -> pairs, checked: stride >= 1, padding >= 0."""
+    stride, padding = _pair(stride, "stride"), _pair(padding, "padding")
+    if min(stride) < 1 or min(padding) < 0:
+        raise ValueError(f"{op}: need stride >= 1 and padding >= 0, got stride {stride}, "
+                         f"padding {padding}")
+    return stride, padding
+
+
+def _check_bias_and_dtypes(op, x, weight, bias, channels):
     if bias is not None and bias.shape != (channels,):
         raise ValueError(f"{op}: bias must have shape ({channels},), got {bias.shape}")
+    dtypes = {t.dtype for t in (x, weight, bias) if t is not None}
+    if len(dtypes) > 1:
+        raise TypeError(f"{op}: x is {x.dtype}, weight is {weight.dtype}"
+                        + ("" if bias is None else f", bias is {bias.dtype}")
+                        + "; cast them to one dtype (x.float() or x.double())")
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0):
@@ -127,8 +141,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
     if c != cw:
         raise ValueError(f"conv2d: x has {c} channels (shape {x.shape}) but the weight expects "
                          f"{cw} (weight shape {weight.shape})")
-    _check_bias("conv2d", bias, o)
-    stride, padding = _pair(stride, "stride"), _pair(padding, "padding")
+    _check_bias_and_dtypes("conv2d", x, weight, bias, o)
+    stride, padding = _stride_padding("conv2d", stride, padding)
     if h + 2 * padding[0] < kh or w + 2 * padding[1] < kw:
         raise ValueError(f"conv2d: kernel ({kh}, {kw}) is larger than the padded input "
                          f"({h + 2 * padding[0]}, {w + 2 * padding[1]}) (x shape {x.shape}, "
@@ -154,8 +168,8 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     if cin != cw:
         raise ValueError(f"conv_transpose2d: x has {cin} channels (shape {x.shape}) but the "
                          f"weight expects {cw} (weight shape {weight.shape})")
-    _check_bias("conv_transpose2d", bias, cout)
-    stride, padding = _pair(stride, "stride"), _pair(padding, "padding")
+    _check_bias_and_dtypes("conv_transpose2d", x, weight, bias, cout)
+    stride, padding = _stride_padding("conv_transpose2d", stride, padding)
     output_padding = _pair(output_padding, "output_padding")
     if not all(0 <= p < s for p, s in zip(output_padding, stride)):
         raise ValueError(f"conv_transpose2d: output_padding {output_padding} must be >= 0 and "
