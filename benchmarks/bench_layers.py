@@ -1,7 +1,6 @@
 """Forward+backward time of single layers, tinygen side by side with a reference.
 
-Benchmarks sit outside the tower: they use the public API (tinygen.ops.conv, tinygen.functional)
-and compare against raw NumPy (dense layer) or PyTorch's CPU path (conv layers, when installed).
+Benchmarks sit outside the tower: they use the public API (tinygen.functional) and compare against raw NumPy (dense layer) or PyTorch's CPU path (conv layers, when installed).
 
     python benchmarks/bench_layers.py [--repeats 30] [--threads 2] [--clock wall|thread]
 
@@ -24,7 +23,7 @@ def parse_args():
     parser = argparse.ArgumentParser(description="Forward+backward time of single layers.")
     parser.add_argument("--repeats", type=int, default=30, help="timed runs of each side")
     parser.add_argument("--threads", type=int, default=2,
-                        help="threads for BLAS, numba and torch alike (default 2)")
+                        help="threads for BLAS and torch alike (default 2)")
     parser.add_argument("--clock", choices=["wall", "thread"], default="wall",
                         help="'thread' counts only this thread's CPU time: with --threads 1 it "
                              "is robust to other processes sharing the cores")
@@ -34,17 +33,17 @@ def parse_args():
     return args
 
 
-# BLAS and numba read their thread counts when they load, so set them before importing numpy.
+# BLAS reads its thread count when it loads, so set it before importing numpy. (tinygen's own
+# kernels run on one thread: see tinygen/kernels/conv.py.)
 ARGS = parse_args() if __name__ == "__main__" else None
 if ARGS is not None:
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(ARGS.threads)
 
-import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
 import tinygen as tg  # noqa: E402
-from tinygen.ops.conv import conv2d, conv_transpose2d  # noqa: E402
+import tinygen.functional as F  # noqa: E402
 
 try:
     import torch
@@ -66,7 +65,7 @@ def dense_case(rng):
 
     def ours():
         _grads_cleared(tx, tw, tb)
-        (tx @ tw.T + tb).backward(tgy)
+        F.linear(tx, tw, tb).backward(tgy)
 
     def numpy_ref():
         y = x @ w.T + b                                       # noqa: F841  (the forward)
@@ -79,8 +78,8 @@ def conv_case(name, x_shape, w_shape, transpose, rng, **geometry):
     x = rng.standard_normal(x_shape, np.float32)
     w = (rng.standard_normal(w_shape, np.float32) * 0.05).astype(np.float32)
     b = rng.standard_normal(w_shape[1] if transpose else w_shape[0], np.float32)
-    ours_fn, torch_fn = ((conv_transpose2d, torch.nn.functional.conv_transpose2d) if transpose
-                         else (conv2d, torch.nn.functional.conv2d))
+    ours_fn, torch_fn = ((F.conv_transpose2d, torch.nn.functional.conv_transpose2d) if transpose
+                         else (F.conv2d, torch.nn.functional.conv2d))
     tx, tw, tb = (tg.tensor(a, requires_grad=True) for a in (x, w, b))
     gy = rng.standard_normal(ours_fn(tx, tw, tb, **geometry).shape, np.float32)
     tgy = tg.tensor(gy)
@@ -142,8 +141,8 @@ def main(args):
         print(f"{name:26} {ref_name:6} {fmt(t_ours):>24} {fmt(t_ref):>26} "
               f"{np.median(t_ref) / np.median(t_ours):9.2f} {t_ref.min() / t_ours.min():9.2f}")
     print("ratio = reference time / tinygen time (>= 1 means tinygen is at least as fast); "
-          f"threads: numba {numba.get_num_threads()}, torch {torch and torch.get_num_threads()}, "
-          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}, clock {args.clock}")
+          f"threads: BLAS {os.environ.get('OPENBLAS_NUM_THREADS')}, "
+          f"torch {torch and torch.get_num_threads()}, clock {args.clock}")
 
 
 if __name__ == "__main__":
