@@ -185,6 +185,28 @@ def test_bce_grad_is_the_derivative_of_bce(arrays):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softplus_keeps_relative_accuracy_where_log_of_one_plus_e_rounds_to_zero(dtype):
+    """The kernels take log(1 + e) from NumPy's log and correct it to log1p(e); without the
+    correction softplus(-20) = log(1 + 2e-9) would be 0 in float32."""
+    x = np.array([-5.0, -12.0, -17.0, -20.0, -40.0, -80.0], dtype)
+    exact = np.log1p(np.exp(x.astype(np.float64)))
+    ulps = dict(rtol=4 * np.finfo(dtype).eps, atol=0)
+    np.testing.assert_allclose(K.softplus(x), exact, **ulps)
+    np.testing.assert_allclose(K.log_sigmoid(-x), -exact, **ulps)
+    np.testing.assert_allclose(K.bce_with_logits(x, np.zeros_like(x)), exact, **ulps)
+
+
+@given(arrays=float_arrays(n=2))
+def test_bce_with_logits_and_sigmoid_returns_the_loss_and_the_sigmoid(arrays):
+    x, t = arrays
+    t = (np.tanh(t) + 1) / 2
+    loss, sig = K.bce_with_logits_and_sigmoid(x, t)
+    assert sig.shape == loss.shape == x.shape and sig.dtype == loss.dtype == x.dtype
+    np.testing.assert_allclose(loss, K.bce_with_logits_numpy(x, t), **TOL[x.dtype.type])
+    np.testing.assert_allclose(sig, K.sigmoid_numpy(x), **TOL[x.dtype.type])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_elementwise_kernels_stay_finite_and_exact_at_plus_minus_1000(dtype):
     x = np.array([-1000.0, -100.0, 0.0, 100.0, 1000.0], dtype)
     t = np.array([1.0, 0.0, 0.5, 1.0, 0.0], dtype)

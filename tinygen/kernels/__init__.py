@@ -11,8 +11,8 @@ Tensor here. `NUMBA_DISABLE_JIT=1` runs the same code as plain (slow) Python.
 """
 from .conv import (cols_to_nchw, cols_to_nchw_numpy, conv_output_size, fold, fold_numpy,
                    nchw_to_cols, nchw_to_cols_numpy, unfold, unfold_numpy)
-from .elementwise import (bce_with_logits, bce_with_logits_grad, bce_with_logits_grad_numpy,
-                          bce_with_logits_numpy, log_sigmoid, log_sigmoid_numpy, sigmoid,
+from .elementwise import (bce_with_logits, bce_with_logits_and_sigmoid, bce_with_logits_grad,
+                          bce_with_logits_grad_numpy, bce_with_logits_numpy, log_sigmoid, log_sigmoid_numpy, sigmoid,
                           sigmoid_numpy, softplus, softplus_numpy)
 from .memory import keep_freed_memory
 from .optim import adam_update, adam_update_numpy
@@ -23,6 +23,6 @@ __all__ = [
     "unfold", "unfold_numpy", "fold", "fold_numpy", "cols_to_nchw", "cols_to_nchw_numpy",
     "nchw_to_cols", "nchw_to_cols_numpy", "conv_output_size",
     "sigmoid", "sigmoid_numpy", "softplus", "softplus_numpy", "log_sigmoid", "log_sigmoid_numpy",
-    "bce_with_logits", "bce_with_logits_numpy", "bce_with_logits_grad", "bce_with_logits_grad_numpy",
+    "bce_with_logits", "bce_with_logits_and_sigmoid", "bce_with_logits_numpy", "bce_with_logits_grad", "bce_with_logits_grad_numpy",
     "adam_update", "adam_update_numpy", "keep_freed_memory",
 ]
