@@ -7,6 +7,15 @@ import numpy as np
 from tinygen.function import Function
 
 
+def _outer(a, b):
+    """a: (..., n, 1), b: (..., 1, m) -> a @ b as a broadcast product (batch axes broadcast)."""
+    try:
+        return a * b
+    except ValueError:
+        raise ValueError(f"matmul: batch dimensions of {a.shape} and {b.shape} do not "
+                         f"broadcast") from None
+
+
 class MatMul(Function):
     """Y = A @ B, A: (..., n, k), B: (..., k, m) -> Y: (..., n, m)
 
@@ -21,6 +30,11 @@ class MatMul(Function):
         if a.shape[-1] != b.shape[-2]:
             raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not match "
                              f"({a.shape[-1]} != {b.shape[-2]})")
+        if a.shape[-1] == 1:
+            # An outer product (k = 1, e.g. a linear layer's input gradient when it has one
+            # output): the same single products by broadcasting; OpenBLAS's GEMM is slow at
+            # k = 1 (64x1 @ 1x6272: 0.57 ms vs 0.05 ms, 3 per DCGAN step).
+            return _outer(a, b)
         try:
             return np.matmul(a, b)
         except ValueError:
