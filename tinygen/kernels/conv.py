@@ -21,9 +21,10 @@ is the other, which is what makes conv2d differentiable to any order (see tinyge
 
 Each numba kernel (`*_kernel`, @njit(cache=True), no allocation inside its loops) is called by a
 small Python front end that checks shapes and allocates the output; each front end has a
-plain-NumPy twin (`*_numpy`) that the tests compare it against. unfold and fold work one
-(channel, sample) plane at a time: the plane is copied into a zero-bordered buffer, so the inner
-loops need no bounds tests, and a table of window offsets turns the (oh, ow) loops into one.
+plain-NumPy twin (`*_numpy`) that the tests compare it against (nchw_to_cols is itself plain
+NumPy: a transposing copy beat the loop). unfold and fold work one (channel, sample) plane at
+a time: the plane is copied into a zero-bordered buffer, so the inner loops need no bounds
+tests, and a table of window offsets turns the (oh, ow) loops into one.
 Matrix products are not done here: they go to BLAS via np.matmul, which uses every core.
 
 Why these loops run on one thread. A conv layer alternates them with BLAS GEMMs, and OpenBLAS's
@@ -260,32 +261,22 @@ def cols_to_nchw_numpy(y, n, oh, ow, bias=None):
     return (out if bias is None else out + bias[:, None, None]).copy()
 
 
-@numba.njit(cache=True)
-def nchw_to_cols_kernel(x, y):
-    """y[c, n*L:(n+1)*L] = x[n, c, :, :].ravel(), L = H*W. The adjoint of cols_to_nchw_kernel.
-
-    x: (N, C, H, W) C-contiguous; y: (C, N*L) preallocated, every entry written.
-    """
-    n_batch, n_chan = x.shape[:2]
-    plane = x.shape[2] * x.shape[3]
-    for task in range(n_batch * n_chan):
-        n, c = task // n_chan, task % n_chan
-        y[c, n * plane:(n + 1) * plane] = x[n, c].reshape(plane)
-
-
 def nchw_to_cols(x):
-    """Image batch (N, C, H, W) -> (C, N*H*W): the adjoint (and inverse) of `cols_to_nchw`."""
+    """Image batch (N, C, H, W) -> (C, N*H*W): the adjoint (and inverse) of `cols_to_nchw`.
+
+    y[c, n*L:(n+1)*L] = x[n, c].ravel(), L = H*W. Plain NumPy (a transposing copy): it beat a
+    numba loop of plane copies, 0.30 vs 0.64 ms for 64x64x14x14 float32 (one thread).
+    """
     x = np.asarray(x)
     _check_float(x, "nchw_to_cols input")
     if x.ndim != 4:
         raise ValueError(f"expected an (N, C, H, W) input, got shape {x.shape}")
     n, c, h, w = x.shape
-    y = np.empty((c, n * h * w), dtype=x.dtype)
-    nchw_to_cols_kernel(np.ascontiguousarray(x), y)
-    return y
+    return np.ascontiguousarray(x.transpose(1, 0, 2, 3)).reshape(c, n * h * w)
 
 
 def nchw_to_cols_numpy(x):
-    """NumPy twin of `nchw_to_cols`."""
-    n, c, h, w = x.shape
-    return x.transpose(1, 0, 2, 3).reshape(c, n * h * w).copy()
+    """Reference twin of `nchw_to_cols`, written as its definition: row c is channel c of every
+    sample, one sample after the other."""
+    return np.stack([np.concatenate([plane.ravel() for plane in x[:, c]])
+                     for c in range(x.shape[1])])
