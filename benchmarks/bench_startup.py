@@ -15,7 +15,8 @@ first step  a new interpreter with NUMBA_CACHE_DIR pointing at an empty temporar
             and of the step after it (the steady cost, for comparison on a loaded machine).
 peak RSS    tinygen.vae.train_epoch on mnist-5k, batch 128, Adam: ru_maxrss after epoch 2 and
             after the last epoch (flat = within 5%: no graph or cache growth); with torch
-            installed, the same for the PyTorch twin's process, for reference.
+            installed, the same for the PyTorch twin's process, for reference; and once more
+            with TINYGEN_NO_MALLOPT=1 (glibc's malloc defaults, see tinygen/kernels/memory.py).
 """
 import argparse
 import json
@@ -161,6 +162,10 @@ def main(argv=None):
     growth = peaks[-1] / peaks[1] - 1
     lines.append(f"| peak RSS, VAE training, after epoch 2 / {args.epochs} | {peaks[1]:.0f} MiB / "
                  f"{peaks[-1]:.0f} MiB ({growth:+.1%}) | <= 200 MB, within 5% |")
+    print(lines[-1], flush=True)
+    peaks = run_python(RSS_CODE, args.epochs, env={"TINYGEN_NO_MALLOPT": "1"})
+    lines.append(f"| the same with TINYGEN_NO_MALLOPT=1 (glibc's defaults) | {peaks[1]:.0f} MiB / "
+                 f"{peaks[-1]:.0f} MiB ({peaks[-1] / peaks[1] - 1:+.1%}) | (reference) |")
     print(lines[-1], flush=True)
     if not args.no_torch:
         try:
