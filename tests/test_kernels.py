@@ -243,6 +243,43 @@ def test_elementwise_rejects_mismatched_shapes_and_int_input():
         K.sigmoid(np.zeros(3, np.int32))
 
 
+# ----------------------------------------------------------------------------- batch norm
+
+@st.composite
+def batch_norm_inputs(draw):
+    dtype = draw(DTYPES)
+    shape = (draw(st.integers(1, 4)), draw(st.integers(1, 3))) + draw(
+        hnp.array_shapes(min_dims=0, max_dims=2, max_side=3))
+    return floats_array(draw, shape, dtype), floats_array(draw, shape, dtype)
+
+
+@given(arrays=batch_norm_inputs())
+def test_batch_norm_and_grad_match_twins(arrays):
+    x, g = arrays
+    x_hat, mean, var = K.batch_norm(x)
+    assert x_hat.shape == x.shape and x_hat.dtype == mean.dtype == var.dtype == x.dtype
+    for ours, twin in zip((x_hat, mean, var), K.batch_norm_numpy(x)):
+        np.testing.assert_allclose(ours, twin, **TOL[x.dtype.type])
+    grad = K.batch_norm_grad(g, x_hat, var)
+    assert grad.shape == x.shape and grad.dtype == x.dtype
+    np.testing.assert_allclose(grad, K.batch_norm_grad_numpy(g, x_hat, var), rtol=1e-4 if
+                               x.dtype == np.float32 else 1e-10, atol=1e-4 if
+                               x.dtype == np.float32 else 1e-10)
+
+
+def test_batch_norm_grad_is_the_derivative_of_sum_g_times_x_hat():
+    rng = np.random.default_rng(0)
+    x, g = rng.normal(1.0, 2.0, (2, 4, 3, 2, 2))
+    numeric = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        step = np.zeros_like(x)
+        step[idx] = 1e-6
+        numeric[idx] = ((g * K.batch_norm(x + step)[0]).sum()
+                        - (g * K.batch_norm(x - step)[0]).sum()) / 2e-6
+    np.testing.assert_allclose(K.batch_norm_grad(g, K.batch_norm(x)[0], K.batch_norm(x)[2]),
+                               numeric, rtol=1e-6, atol=1e-7)
+
+
 # ----------------------------------------------------------------------------- Adam
 
 def adam_state(data, dtype):

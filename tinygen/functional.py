@@ -17,7 +17,7 @@ from tinygen.tensor import Tensor, is_grad_enabled
 
 __all__ = [
     "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "leaky_relu", "softplus",
-    "log_sigmoid", "clip", "linear", "conv2d", "conv_transpose2d", "log_softmax",
+    "log_sigmoid", "clip", "linear", "conv2d", "conv_transpose2d", "log_softmax", "batch_normalize",
     "binary_cross_entropy_with_logits", "mse_loss", "cross_entropy", "gaussian_kl",
     "reparameterize", "gan_discriminator_loss", "gan_generator_loss",
 ]
@@ -50,6 +50,50 @@ def linear(x, weight, bias=None):
                          f"weight expects {weight.shape[-1]} (weight shape {weight.shape})")
     y = x @ weight.T
     return y if bias is None else y + bias
+
+
+class BatchNormalize(Function):
+    """Batch normalization without the affine part (Ioffe & Szegedy 2015), per channel c:
+
+        x_hat = (x - mean_c) * r_c,    r_c = (var_c + eps)^(-1/2),
+        mean_c, var_c = mean and biased variance of x over every axis but axis 1 (the channel's)
+
+    With <.>_c those means and g = dL/dx_hat (mean_c and var_c depend on x too):
+
+        dL/dx = r_c * (g - <g>_c - x_hat <g x_hat>_c)
+
+    forward and the first-order backward are numba kernels (kernels/batchnorm.py): one op
+    instead of the ~10 it took composed (BatchNorm2d on 64x64x14x14 float32, forward + backward
+    with the affine part: 8.5 -> 3.9 ms, one thread; PyTorch 3.1 ms).
+    """
+    @staticmethod
+    def forward(ctx, x, eps, stats):
+        x_hat, ctx.mean, ctx.var = kernels.batch_norm(x, eps)
+        ctx.eps = eps
+        stats.update(mean=ctx.mean, var=ctx.var)  # for the caller's running estimates
+        return x_hat
+
+    @staticmethod
+    def backward(ctx, grad):
+        x_hat = ctx.output
+        if not is_grad_enabled():  # no graph to record: the formula in one kernel
+            return Tensor(kernels.batch_norm_grad(grad.data, x_hat.data, ctx.var, ctx.eps))
+        # create_graph: the same formula in tensor ops; x_hat is this op's output (so it
+        # differentiates through this op again) and r is rebuilt from x, so d(dL/dx)/dx is exact.
+        x, = ctx.inputs
+        axes = (0,) + tuple(range(2, x.ndim))
+        centered = x - x.mean(axis=axes, keepdims=True)
+        r = ((centered * centered).mean(axis=axes, keepdims=True) + ctx.eps) ** -0.5
+        return r * (grad - grad.mean(axis=axes, keepdims=True)
+                    - x_hat * (grad * x_hat).mean(axis=axes, keepdims=True))
+
+
+def batch_normalize(x, eps=1e-5):
+    """Train-mode batch norm of x (N, C, ...) per channel, no affine part -> (x_hat, mean, var):
+    x_hat a Tensor like x; the batch mean and biased var as (C,) arrays of x's dtype."""
+    stats = {}
+    x_hat = BatchNormalize.apply(x, eps=eps, stats=stats)
+    return x_hat, stats["mean"], stats["var"]
 
 
 # -- losses ------------------------------------------------------------------------------------

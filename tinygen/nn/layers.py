@@ -116,7 +116,8 @@ class _BatchNorm(Module):
             running_var  <- (1 - momentum) running_var  + momentum var_c * n / (n - 1)
         (the running variance is the unbiased one, as in PyTorch);
     eval mode: mean_c, var_c are running_mean, running_var (constants).
-    The train-mode formula is written with tensor ops, so it differentiates to any order.
+    Train mode normalizes with one op, F.batch_normalize, whose backward is written with tensor
+    ops, so it differentiates to any order.
     """
 
     _input_dims = ()  # allowed x.ndim values, set by the subclasses
@@ -135,18 +136,14 @@ class _BatchNorm(Module):
             raise ValueError(f"{type(self).__name__}({self.num_features}): expected input of "
                              f"{' or '.join(map(str, self._input_dims))} dimensions with "
                              f"{self.num_features} channels on axis 1, got shape {x.shape}")
-        axes = (0,) + tuple(range(2, x.ndim))           # every axis but the channel axis
         shape = (1, -1) + (1,) * (x.ndim - 2)           # a per-channel vector, broadcastable
         if self.training:
             n = x.data.size // self.num_features
             if n < 2:
                 raise ValueError(f"{type(self).__name__}: training needs more than one value "
                                  f"per channel, got input shape {x.shape}")
-            mean = x.mean(axis=axes, keepdims=True)
-            centered = x - mean
-            var = (centered * centered).mean(axis=axes, keepdims=True)
-            y = centered / (var + self.eps).sqrt()
-            self._update_running_stats(mean.data.reshape(-1), var.data.reshape(-1), n)
+            y, mean, var = F.batch_normalize(x, self.eps)  # one op (functional.py)
+            self._update_running_stats(mean, var, n)
         else:
             mean = constant(self.running_mean.data.reshape(shape), like=x)
             var = constant(self.running_var.data.reshape(shape), like=x)

@@ -1,0 +1,134 @@
+"""Batch-normalization kernels: per-channel statistics and normalization, and its gradient.
+
+Floor: kernels (the bottom of the tower). Imports numpy and numba only; no Tensor in here.
+
+x: (N, C, ...) is viewed as (N, C, L), L = the product of the trailing axes (1 for an (N, C)
+input); the statistics of channel c run over n and l, m = N*L entries, <.>_c their mean:
+
+    mean_c = <x>_c,   var_c = <(x - mean_c)^2>_c  (biased),   r_c = (var_c + eps)^(-1/2)
+    x_hat  = (x - mean_c) r_c                                       (batch_norm)
+    dx     = r_c (g - <g>_c - x_hat <g x_hat>_c)                    (batch_norm_grad: dL/dx
+                                                                     for g = dL/dx_hat)
+
+Why kernels: NumPy broadcasts a per-channel (1, C, 1, 1) vector over a 64x64x14x14 batch at
+~0.4 ms a pass (a plain copy of it: 0.11 ms), and the formulas take ~6 such passes each way.
+Here the forward is three passes (sum, centred sum of squares, normalize) and the gradient two.
+Sums accumulate in float64 (m may be large); results are stored in x's dtype.
+64x64x14x14 float32, one thread: forward 0.7 ms, gradient 0.8 ms; the whole BatchNorm2d layer
+(with its affine part, still composed) forward + backward 8.5 -> 3.9 ms (PyTorch: 3.1 ms).
+Each front end has a NumPy twin (`*_numpy`) that the tests compare it against.
+"""
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True)
+def _per_channel(row_sums, n_chan, m):
+    """(C*L,) sums at every (c, l) -> (C,) means over l and the m entries they summed."""
+    return row_sums.reshape(n_chan, -1).sum(axis=1) / m
+
+
+@numba.njit(cache=True)
+def _per_entry(v, n_pos):
+    """(C,) -> (C*L,): v[c] repeated L times, so the main loops run flat over k = c*L + l."""
+    return np.repeat(v, n_pos)
+
+
+@numba.njit(cache=True)
+def batch_norm_kernel(x, eps, x_hat, mean, var):
+    """x, x_hat: (N, C, L) C-contiguous; mean, var: (C,) float64, written (var biased).
+
+    Every loop runs over a sample's C*L entries with per-entry accumulators (float64), which
+    vectorizes for any L, including L = 1 (an (N, C) input); channels are summed at the end.
+    """
+    n_batch, n_chan, n_pos = x.shape
+    m, x2, xh2 = n_batch * n_pos, x.reshape(n_batch, -1), x_hat.reshape(n_batch, -1)
+    acc = np.zeros(x2.shape[1])
+    for n in range(n_batch):
+        for k in range(acc.size):
+            acc[k] += x2[n, k]
+    mean[:] = _per_channel(acc, n_chan, m)
+    mu = _per_entry(mean, n_pos)
+    acc[:] = 0.0
+    for n in range(n_batch):
+        for k in range(acc.size):
+            d = x2[n, k] - mu[k]
+            acc[k] += d * d
+    var[:] = _per_channel(acc, n_chan, m)
+    r = _per_entry(1.0 / np.sqrt(var + eps), n_pos)
+    for n in range(n_batch):
+        for k in range(acc.size):
+            xh2[n, k] = (x2[n, k] - mu[k]) * r[k]
+
+
+@numba.njit(cache=True)
+def batch_norm_grad_kernel(g, x_hat, r, dx):
+    """g, x_hat, dx: (N, C, L) C-contiguous; r: (C,) float64. dx written (loops as above)."""
+    n_batch, n_chan, n_pos = g.shape
+    m, g2, xh2, dx2 = (n_batch * n_pos, g.reshape(n_batch, -1), x_hat.reshape(n_batch, -1),
+                       dx.reshape(n_batch, -1))
+    acc_g, acc_gx = np.zeros(g2.shape[1]), np.zeros(g2.shape[1])
+    for n in range(n_batch):
+        for k in range(acc_g.size):
+            acc_g[k] += g2[n, k]
+            acc_gx[k] += g2[n, k] * xh2[n, k]
+    g_mean = _per_entry(_per_channel(acc_g, n_chan, m), n_pos)
+    gx_mean = _per_entry(_per_channel(acc_gx, n_chan, m), n_pos)
+    r_k = _per_entry(r, n_pos)
+    for n in range(n_batch):
+        for k in range(acc_g.size):
+            dx2[n, k] = r_k[k] * (g2[n, k] - g_mean[k] - xh2[n, k] * gx_mean[k])
+
+
+def _as_ncl(a, name, dtype=None):
+    a = np.asarray(a)
+    if a.ndim < 2 or a.dtype not in (np.float32, np.float64):
+        raise ValueError(f"{name}: expected a float32/float64 (N, C, ...) array, got shape "
+                         f"{a.shape} and dtype {a.dtype}")
+    return np.ascontiguousarray(a, dtype=dtype).reshape(a.shape[0], a.shape[1], -1)
+
+
+def batch_norm(x, eps=1e-5):
+    """x: (N, C, ...) -> (x_hat like x, mean (C,), var (C,)), all in x's dtype; var biased."""
+    x3 = _as_ncl(x, "batch_norm")
+    if x3.shape[0] * x3.shape[2] < 1:
+        raise ValueError(f"batch_norm: no entries per channel in shape {np.shape(x)}")
+    x_hat = np.empty_like(x3)
+    mean, var = np.empty(x3.shape[1]), np.empty(x3.shape[1])
+    batch_norm_kernel(x3, eps, x_hat, mean, var)
+    return x_hat.reshape(np.shape(x)), mean.astype(x3.dtype), var.astype(x3.dtype)
+
+
+def batch_norm_grad(g, x_hat, var, eps=1e-5):
+    """dL/dx of x_hat = batch_norm(x)[0], given g = dL/dx_hat (like x_hat) and var (C,)."""
+    x3 = _as_ncl(x_hat, "batch_norm_grad")
+    if np.shape(g) != np.shape(x_hat) or np.shape(var) != (x3.shape[1],):
+        raise ValueError(f"batch_norm_grad: g {np.shape(g)}, x_hat {np.shape(x_hat)} and var "
+                         f"{np.shape(var)} do not match")
+    r = 1.0 / np.sqrt(np.asarray(var, np.float64) + eps)
+    dx = np.empty_like(x3)
+    batch_norm_grad_kernel(_as_ncl(g, "batch_norm_grad", x3.dtype), x3, r, dx)
+    return dx.reshape(np.shape(x_hat))
+
+
+# ----------------------------------------------------------------------------- NumPy twins
+
+def batch_norm_numpy(x, eps=1e-5):
+    """NumPy twin of `batch_norm`: the formulas over axes (0, 2, 3, ...), in float64."""
+    axes = (0,) + tuple(range(2, x.ndim))
+    x64 = x.astype(np.float64)
+    mean = x64.mean(axis=axes, keepdims=True)
+    var = ((x64 - mean) ** 2).mean(axis=axes, keepdims=True)
+    x_hat = (x64 - mean) / np.sqrt(var + eps)
+    return x_hat.astype(x.dtype), mean.reshape(-1).astype(x.dtype), var.reshape(-1).astype(x.dtype)
+
+
+def batch_norm_grad_numpy(g, x_hat, var, eps=1e-5):
+    """NumPy twin of `batch_norm_grad`."""
+    axes = (0,) + tuple(range(2, x_hat.ndim))
+    shape = (1, -1) + (1,) * (x_hat.ndim - 2)
+    g64, xh = g.astype(np.float64), x_hat.astype(np.float64)
+    r = 1 / np.sqrt(var.astype(np.float64).reshape(shape) + eps)
+    dx = r * (g64 - g64.mean(axis=axes, keepdims=True)
+              - xh * (g64 * xh).mean(axis=axes, keepdims=True))
+    return dx.astype(x_hat.dtype)
