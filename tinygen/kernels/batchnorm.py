@@ -18,20 +18,34 @@ Sums accumulate in float64 (m may be large); results are stored in x's dtype.
 (with its affine part, still composed) forward + backward 8.5 -> 3.9 ms (PyTorch: 3.1 ms).
 Each front end has a NumPy twin (`*_numpy`) that the tests compare it against.
 """
+import math
+
 import numba
 import numpy as np
 
 
 @numba.njit(cache=True)
-def _per_channel(row_sums, n_chan, m):
-    """(C*L,) sums at every (c, l) -> (C,) means over l and the m entries they summed."""
-    return row_sums.reshape(n_chan, -1).sum(axis=1) / m
+def _channel_means(row_sums, m, out):
+    """out[c] = sum over l of row_sums[c*L + l], divided by m: (C*L,) sums at every (c, l) ->
+    (C,) means. Plain loops throughout this file: with an empty cache, numba took ~5 s more to
+    compile `a[:] = b`, .sum(axis=1) and np.repeat; these kernels compile in ~3 s."""
+    n_pos = row_sums.size // out.size
+    for c in range(out.size):
+        total = 0.0
+        for q in range(n_pos):
+            total += row_sums[c * n_pos + q]
+        out[c] = total / m
+    return out
 
 
 @numba.njit(cache=True)
 def _per_entry(v, n_pos):
     """(C,) -> (C*L,): v[c] repeated L times, so the main loops run flat over k = c*L + l."""
-    return np.repeat(v, n_pos)
+    out = np.empty(v.size * n_pos)
+    for c in range(v.size):
+        for q in range(n_pos):
+            out[c * n_pos + q] = v[c]
+    return out
 
 
 @numba.njit(cache=True)
@@ -42,20 +56,23 @@ def batch_norm_kernel(x, eps, x_hat, mean, var):
     vectorizes for any L, including L = 1 (an (N, C) input); channels are summed at the end.
     """
     n_batch, n_chan, n_pos = x.shape
-    m, x2, xh2 = n_batch * n_pos, x.reshape(n_batch, -1), x_hat.reshape(n_batch, -1)
+    m, size = n_batch * n_pos, n_chan * n_pos
+    x2, xh2 = x.reshape(n_batch, size), x_hat.reshape(n_batch, size)
     acc = np.zeros(x2.shape[1])
     for n in range(n_batch):
         for k in range(acc.size):
             acc[k] += x2[n, k]
-    mean[:] = _per_channel(acc, n_chan, m)
-    mu = _per_entry(mean, n_pos)
-    acc[:] = 0.0
+    mu = _per_entry(_channel_means(acc, m, mean), n_pos)
+    acc = np.zeros(x2.shape[1])
     for n in range(n_batch):
         for k in range(acc.size):
             d = x2[n, k] - mu[k]
             acc[k] += d * d
-    var[:] = _per_channel(acc, n_chan, m)
-    r = _per_entry(1.0 / np.sqrt(var + eps), n_pos)
+    _channel_means(acc, m, var)
+    r = np.empty(n_chan)
+    for c in range(n_chan):
+        r[c] = 1.0 / math.sqrt(var[c] + eps)
+    r = _per_entry(r, n_pos)
     for n in range(n_batch):
         for k in range(acc.size):
             xh2[n, k] = (x2[n, k] - mu[k]) * r[k]
@@ -65,15 +82,16 @@ def batch_norm_kernel(x, eps, x_hat, mean, var):
 def batch_norm_grad_kernel(g, x_hat, r, dx):
     """g, x_hat, dx: (N, C, L) C-contiguous; r: (C,) float64. dx written (loops as above)."""
     n_batch, n_chan, n_pos = g.shape
-    m, g2, xh2, dx2 = (n_batch * n_pos, g.reshape(n_batch, -1), x_hat.reshape(n_batch, -1),
-                       dx.reshape(n_batch, -1))
+    m, size = n_batch * n_pos, n_chan * n_pos
+    g2, xh2 = g.reshape(n_batch, size), x_hat.reshape(n_batch, size)
+    dx2 = dx.reshape(n_batch, size)
     acc_g, acc_gx = np.zeros(g2.shape[1]), np.zeros(g2.shape[1])
     for n in range(n_batch):
         for k in range(acc_g.size):
             acc_g[k] += g2[n, k]
             acc_gx[k] += g2[n, k] * xh2[n, k]
-    g_mean = _per_entry(_per_channel(acc_g, n_chan, m), n_pos)
-    gx_mean = _per_entry(_per_channel(acc_gx, n_chan, m), n_pos)
+    g_mean = _per_entry(_channel_means(acc_g, m, np.empty(n_chan)), n_pos)
+    gx_mean = _per_entry(_channel_means(acc_gx, m, np.empty(n_chan)), n_pos)
     r_k = _per_entry(r, n_pos)
     for n in range(n_batch):
         for k in range(acc_g.size):
