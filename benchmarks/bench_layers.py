@@ -40,8 +40,14 @@ if ARGS is not None:
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(ARGS.threads)
 
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
 import numpy as np  # noqa: E402
 
+# Measure this checkout's tinygen, not a copy installed in site-packages (a script's
+# sys.path[0] is benchmarks/, so `import tinygen` would otherwise find the installed one).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import tinygen as tg  # noqa: E402
 import tinygen.functional as F  # noqa: E402
 

@@ -109,8 +109,11 @@ print(json.dumps(peaks))
 
 def run_python(code, *args, env=None):
     """Run `code` in a fresh interpreter; return the JSON it printed last."""
+    # PYTHONPATH: this checkout's tinygen, not a copy installed in site-packages
+    path = os.pathsep.join(p for p in (str(HERE.parent), os.environ.get("PYTHONPATH")) if p)
     result = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True,
-                            text=True, env={**os.environ, **(env or {})}, check=False)
+                            text=True, env={**os.environ, "PYTHONPATH": path, **(env or {})},
+                            check=False)
     if result.returncode != 0:
         raise RuntimeError(f"benchmark subprocess failed:\n{result.stderr[-2000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])

@@ -34,8 +34,14 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMB
 import argparse  # noqa: E402
 import time  # noqa: E402
 
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
 import numpy as np  # noqa: E402
 
+# Measure this checkout's tinygen, not a copy installed in site-packages (a script's
+# sys.path[0] is benchmarks/, so `import tinygen` would otherwise find the installed one).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import tinygen as tg  # noqa: E402
 from tinygen import gan, optim, vae  # noqa: E402
 from tinygen.data import load_dataset  # noqa: E402
