@@ -2,7 +2,7 @@
 
 Benchmarks sit outside the tower: they use the public API (tinygen.functional) and compare against raw NumPy (dense layer) or PyTorch's CPU path (conv layers, when installed).
 
-    python benchmarks/bench_layers.py [--repeats 30] [--threads 2] [--clock wall|thread]
+    python benchmarks/bench_layers.py [--repeats 30] [--threads 2] [--clock wall|thread] [--kernels]
 
 Cases (float32; the input gets a gradient too, as for a hidden layer or a GAN discriminator
 whose input gradient feeds the generator):
@@ -10,6 +10,8 @@ whose input gradient feeds the generator):
     conv a    64x1x28x28 -> 64 ch, 4x4, stride 2, pad 1      vs torch.nn.functional.conv2d
     conv b    64x64x14x14 -> 128 ch, 4x4, stride 2, pad 1    vs torch.nn.functional.conv2d
     convT a/b the DCGAN-28 generator's mirror layers          vs torch conv_transpose2d
+With --kernels, also the convolution's unfold (im2col) and fold (col2im) kernels alone at the
+DCGAN-28 geometry (4x4, stride 2, pad 1; 64x1x28x28 and 64x64x14x14) vs their NumPy twins.
 The two sides run in alternating blocks (so both see the same machine load), each block after
 a pause and uncounted warm-up runs. ratio = reference time / tinygen time
 (>= 1: tinygen is faster), computed from the medians and from the minima.
@@ -27,6 +29,8 @@ def parse_args():
     parser.add_argument("--clock", choices=["wall", "thread"], default="wall",
                         help="'thread' counts only this thread's CPU time: with --threads 1 it "
                              "is robust to other processes sharing the cores")
+    parser.add_argument("--kernels", action="store_true",
+                        help="also time unfold/fold alone against their NumPy twins")
     args = parser.parse_args()
     if args.clock == "thread" and args.threads != 1:
         parser.error("--clock thread measures one thread: use it with --threads 1")
@@ -103,6 +107,21 @@ def conv_case(name, x_shape, w_shape, transpose, rng, **geometry):
     return name, ours, "torch", theirs
 
 
+def kernel_cases(rng):
+    """unfold / fold (tinygen.kernels, numba) vs their NumPy twins at the DCGAN-28 shapes."""
+    from tinygen import kernels as K
+    cases = []
+    for x_shape in ((64, 1, 28, 28), (64, 64, 14, 14)):
+        x = rng.standard_normal(x_shape, np.float32)
+        cols = rng.standard_normal(K.unfold(x, 4, 4, 2, 1).shape, np.float32)
+        shape = "x".join(map(str, x_shape))
+        cases += [(f"unfold {shape}", lambda x=x: K.unfold(x, 4, 4, 2, 1), "numpy",
+                   lambda x=x: K.unfold_numpy(x, 4, 4, 2, 1)),
+                  (f"fold {shape}", lambda c=cols, s=x_shape: K.fold(c, s, 4, 4, 2, 1), "numpy",
+                   lambda c=cols, s=x_shape: K.fold_numpy(c, s, 4, 4, 2, 1))]
+    return cases
+
+
 def time_pair(ours, ref, repeats, clock=time.perf_counter, block=5, warmup=2, pause=0.2):
     """Per-run milliseconds of `ours` and `ref`: blocks of `block` runs of one side, then of the
     other, until each has `repeats`. Each block starts with `warmup` uncounted runs and follows a
@@ -136,6 +155,8 @@ def main(args):
             conv_case("convT b 64x128x7x7->64", (64, 128, 7, 7), (128, 64, 4, 4), True, rng, **g),
             conv_case("convT a 64x64x14x14->1", (64, 64, 14, 14), (64, 1, 4, 4), True, rng, **g),
         ]
+    if args.kernels:
+        cases += kernel_cases(rng)
     header = (f"{'layer (fwd+bwd, float32)':26} {'ref':6} {'tinygen ms min/med/max':>24} "
               f"{'reference ms min/med/max':>26} {'ratio med':>9} {'ratio min':>9}")
     print(header)

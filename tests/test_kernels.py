@@ -99,6 +99,22 @@ def test_fold_counts_how_often_each_pixel_is_read():
     np.testing.assert_array_equal(counts[0, 0, 0], [1, 2, 2, 1])
 
 
+@pytest.mark.parametrize("x_shape, kh, kw, stride, padding", [
+    ((2, 3, 11, 11), 4, 4, 2, 0),  # DCGAN's kernel and stride: the last row and column unread
+    ((1, 2, 7, 8), 1, 2, 3, 0),    # stride > kernel: rows between the windows, unread
+    ((1, 1, 10, 10), 3, 2, (3, 2), (0, 1)),
+])
+def test_unfold_fold_where_windows_skip_pixels(x_shape, kh, kw, stride, padding):
+    """Pixels between or after the windows: unfold never reads them, fold leaves them 0."""
+    x = np.random.default_rng(0).standard_normal(x_shape)
+    cols = K.unfold(x, kh, kw, stride, padding)
+    np.testing.assert_array_equal(cols, unfold_by_definition(x, kh, kw, stride, padding))
+    counts = K.fold(np.ones_like(cols), x_shape, kh, kw, stride, padding)
+    np.testing.assert_array_equal(counts, K.fold_numpy(np.ones_like(cols), x_shape, kh, kw,
+                                                       stride, padding))
+    assert (counts == 0).any() and counts.max() >= 1
+
+
 @given(st.data())
 def test_layout_moves_match_twins_and_are_adjoint(data):
     dtype = data.draw(DTYPES)
