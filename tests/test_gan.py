@@ -168,8 +168,9 @@ def test_cli_trains_resumes_evaluates_and_samples_a_2d_gan(tmp_path, monkeypatch
         assert status == 0, captured.err
         return captured.out
     run("train", "gan", "--dataset", "ring8", "--steps", "20", "--steps-per-epoch", "10",
-        "--batch-size", "32",
-        "--out", str(out))
+        "--batch-size", "32", "--beta1", "0.3", "--out", str(out))
+    config = json.loads((out / "config.json").read_text())
+    assert (config["beta1"], config["beta2"]) == (0.3, 0.99)   # a flag, and a default
     for name in ("config.json", "metrics.jsonl", "last.npz", "loss.png", "density.png",
                  "density.gif"):
         assert (out / name).is_file(), name
@@ -220,6 +221,7 @@ def test_examples_run_with_a_tiny_budget(tmp_path, script, args):
 
 @pytest.mark.parametrize("argv,message", [
     (["--ema", "1.5"], "--ema 1.5 is out of range"),
+    (["--beta2", "1"], "--beta2 1.0 is out of range"),
     (["--model", "dcgan"], "--model dcgan does not fit 'ring8'"),
     (["--dataset", "mnist-5k", "--steps", "3"], "--steps is for 2D data"),
 ])

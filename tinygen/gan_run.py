@@ -55,6 +55,8 @@ def add_train_arguments(p) -> None:
     p.add_argument("--lr-final", type=float, default=None,
                    help="final learning rate as a fraction of --lr (linear decay)")
     p.add_argument("--lr-d-ratio", type=float, default=None, help="D's lr / G's lr (TTUR)")
+    p.add_argument("--beta1", type=float, default=None, help="Adam beta1 (both networks)")
+    p.add_argument("--beta2", type=float, default=None, help="Adam beta2 (both networks)")
     p.add_argument("--augment", type=int, choices=(0, 1), default=None, help="DiffAugment")
     p.add_argument("--steps-per-epoch", type=int, default=None, help="2D: steps per epoch")
     p.add_argument("--figures-every", type=int, default=1, help="epochs between figures")
@@ -77,8 +79,8 @@ def make_config(args) -> dict:
     if data.kind == "points":
         config["steps"] = STEPS.get(args.dataset, config["steps"])
     for key in ("model", "batch_size", "lr", "latent", "hidden", "r1", "r1_every", "ema",
-                "real_label",
-                "lr_final", "lr_d_ratio", "augment", "steps_per_epoch", "steps", "epochs"):
+                "real_label", "beta1", "beta2", "lr_final", "lr_d_ratio", "augment",
+                "steps_per_epoch", "steps", "epochs"):
         value = getattr(args, key, None)
         if value is not None:
             config[key] = value
@@ -101,6 +103,7 @@ def _check_ranges(config: dict) -> None:
               "lr-final": 0 < config["lr_final"] <= 1, "lr-d-ratio": config["lr_d_ratio"] > 0,
               "r1-every": config["r1_every"] >= 1, "latent": config["latent"] >= 1,
               "real-label": 0 < config["real_label"] <= 1,
+              "beta1": 0 <= config["beta1"] < 1, "beta2": 0 <= config["beta2"] < 1,
               "steps-per-epoch": config.get("steps_per_epoch", 1) >= 1}
     for flag, ok in checks.items():
         if not ok:
