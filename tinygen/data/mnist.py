@@ -1,6 +1,7 @@
 """MNIST: the bundled 5k subset, and full MNIST from a data directory (downloaded if allowed).
 
-Place in the tower: data/. Imports NumPy, tqdm, the standard library, tinygen.io and data.idx.
+Place in the tower: data/. Imports NumPy, tqdm, the standard library, tinygen.io and data.idx
+(urllib, http.client and tqdm only when downloading: they cost ~3 MB of memory otherwise).
 
 MNIST is by Yann LeCun, Corinna Cortes and Christopher J.C. Burges (CC BY-SA 3.0).
 
@@ -20,15 +21,12 @@ shows a tqdm progress bar.
 from __future__ import annotations
 
 import hashlib
-import http.client
 import os
-import urllib.request
 from importlib import resources
 from pathlib import Path
 from typing import BinaryIO, Callable
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from ..io import atomic_write
 from .errors import DataError
@@ -109,6 +107,8 @@ def _find(directory: Path, name: str) -> Path | None:
 
 def fetch_url(url: str, out: BinaryIO, timeout: float = 30.0) -> None:
     """Stream the bytes at `url` into `out`, with a tqdm progress bar (the default fetch)."""
+    import urllib.request  # here, not at the top: with ssl, ~3 MB that only a download needs
+    from tqdm.auto import tqdm
     request = urllib.request.Request(url, headers={"User-Agent": "tinygen"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         total = int(response.headers.get("Content-Length") or 0) or None
@@ -129,6 +129,7 @@ def _sha256(f: BinaryIO) -> str:
 
 def _download_one(name: str, directory: Path, fetch: Fetch) -> list[str]:
     """Try each mirror until `name` lands verified in `directory` -> list of failures seen."""
+    import http.client  # imported when downloading only (it brings in ssl)
     failures = []
     for mirror in MIRRORS:
         try:
