@@ -10,7 +10,8 @@ e = exp(-|x|), which lies in (0, 1], and log1p(e):
     log_sigmoid(x) = -softplus(-x)    = min(x, 0) - log1p(e)
     bce_with_logits(x, t) = -[t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))]
                           = max(x, 0) - x*t + log1p(e)
-    bce_with_logits_grad(x, t, g) = g * (sigmoid(x) - t)      (d/dx of the line above, times g)
+    d bce_with_logits / dx = sigmoid(x) - t   (bce_with_logits_and_sigmoid returns sigmoid(x)
+                                               with the loss, so a backward needs no exp)
 
 and the piecewise-linear pair, one pass each instead of NumPy's two or three (64x64x14x14
 float32: forward 0.33 -> 0.10 ms, gradient 0.51 -> 0.16 ms):
@@ -166,15 +167,6 @@ def bce_with_logits(x, t):
     return bce_with_logits_and_sigmoid(x, t)[0]
 
 
-def bce_with_logits_grad(x, t, g):
-    """g * (sigmoid(x) - t): the gradient of bce_with_logits(x, t) w.r.t. x, scaled by g."""
-    shape, (x, t, g) = _flat_inputs(x, t, g)
-    s = sigmoid(x)
-    s -= t
-    s *= g
-    return s.reshape(shape)
-
-
 def leaky_relu(x, slope):
     """x where x > 0, else slope * x. x: any shape -> same shape and dtype."""
     shape, (x,) = _flat_inputs(x)
@@ -209,10 +201,6 @@ def log_sigmoid_numpy(x):
 
 def bce_with_logits_numpy(x, t):
     return (np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))).astype(x.dtype)
-
-
-def bce_with_logits_grad_numpy(x, t, g):
-    return (g * (sigmoid_numpy(x) - t)).astype(x.dtype)
 
 
 def leaky_relu_numpy(x, slope):
