@@ -1,13 +1,16 @@
-"""DCGAN on the bundled MNIST-5k, the whole adversarial loop written out with tinygen's API.
+"""DCGAN on the bundled MNIST-5k, the whole adversarial step written out with the public API.
 
-    python examples/dcgan_mnist.py [--epochs 10] [--batch-size 64] [--seed 0] [--out .]
-                                   [--steps N (stop early)] [--limit N (first N images)]
+    python examples/dcgan_mnist.py [--epochs 36] [--batch-size 32] [--lr 4e-4] [--limit N]
+                                   [--steps N (stop early)] [--seed 0] [--out dcgan_example]
 
-Radford et al. 2016's recipe sized for 28x28 (models in tinygen/gan_models.py: N(0, 0.02)
-init, Adam 2e-4, beta1 0.5), plus an R1 penalty on real images (Mescheder et al. 2018) and an
-exponential moving average of the generator's weights for sampling. Each of the nine steps of
-the recipe is marked; `tinygen train gan --dataset mnist-5k` runs the same step packaged as
-tinygen.gan.train_step. Writes samples.png (a fixed-noise grid of the EMA generator) per epoch.
+The recipe is the default of `tinygen train gan --dataset mnist-5k` (RECIPE below, the same
+numbers as DEFAULTS["images"] in tinygen/runs/gan.py; a test keeps them equal): Radford et
+al.'s DCGAN sized for 28x28 with N(0, 0.02) init, Adam with betas (0, 0.99) for both players
+(Karras et al. 2020), a lazy R1 penalty on real images every 4th step (Mescheder et al. 2018),
+and an exponential moving average of the generator's weights for sampling, whose batch-norm
+statistics are recomputed before it draws (its weights are an average: the statistics copied
+from the trained G do not fit them). Each of the nine steps of the recipe is marked; the CLI
+runs the same step packaged as tinygen.gan.train_step. Writes samples.png every epoch.
 """
 import argparse
 from pathlib import Path
@@ -18,36 +21,40 @@ import tinygen as tg
 from tinygen import functional as F
 from tinygen import optim
 from tinygen.data import iterate_batches, load_dataset
-from tinygen.gan import update_ema
-from tinygen.gan_models import DCGANDiscriminator, DCGANGenerator, dcgan_init_
+from tinygen.gan import DCGANDiscriminator, DCGANGenerator, dcgan_init_
+from tinygen.gan import recalibrate_batchnorm, update_ema
 from tinygen.plots import save_image_grid
+
+RECIPE = dict(latent=100, batch_size=32, lr=4e-4, beta1=0.0, beta2=0.99, r1=0.01, r1_every=4,
+              ema=0.995, epochs=36)
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--epochs", type=int, default=RECIPE["epochs"])
     p.add_argument("--steps", type=int, default=None, help="stop after this many steps")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=RECIPE["batch_size"])
+    p.add_argument("--lr", type=float, default=RECIPE["lr"])
     p.add_argument("--limit", type=int, default=None, help="use the first N training images")
-    p.add_argument("--latent", type=int, default=100)
-    p.add_argument("--r1", type=float, default=0.1)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=".")
+    p.add_argument("--out", default="dcgan_example", help="directory for the figures")
     args = p.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    latent, r1, every = RECIPE["latent"], RECIPE["r1"], RECIPE["r1_every"]
     tg.random.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     x_train = load_dataset("mnist-5k", "train").x[:args.limit] * 2 - 1   # [0, 1] -> [-1, 1]
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
 
     # Step 1: randomly initialize the weights of the generator and the discriminator.
-    G, D = dcgan_init_(DCGANGenerator(args.latent)), dcgan_init_(DCGANDiscriminator())
-    G_ema = DCGANGenerator(args.latent)
+    G, D = dcgan_init_(DCGANGenerator(latent)), dcgan_init_(DCGANDiscriminator())
+    G_ema = DCGANGenerator(latent)
     G_ema.load_state_dict(G.state_dict())
-    opt_G = optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_D = optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    betas = (RECIPE["beta1"], RECIPE["beta2"])
+    opt_G = optim.Adam(G.parameters(), lr=args.lr, betas=betas)
+    opt_D = optim.Adam(D.parameters(), lr=args.lr, betas=betas)
     g_params, d_params = list(G.parameters()), list(D.parameters())
-    fixed_z = tg.tensor(rng.standard_normal((64, args.latent)).astype(np.float32))
+    fixed_z = rng.standard_normal((64, latent)).astype(np.float32)
 
     def update(opt, loss, params):
         """Gradient of loss w.r.t. these parameters ONLY (the other player gets none), step."""
@@ -59,7 +66,7 @@ def main():
     for epoch in range(args.epochs):
         for x_real in iterate_batches(x_train, args.batch_size, rng, drop_last=True):
             # Step 2: sample a noise vector and generate images with the generator.
-            z = tg.tensor(rng.standard_normal((args.batch_size, args.latent)).astype(np.float32))
+            z = tg.tensor(rng.standard_normal((args.batch_size, latent)).astype(np.float32))
             fake = G(z)
             # Step 3: D's probability that the generated images are real (a detached copy:
             #         this graph does not reach the generator).
@@ -72,17 +79,21 @@ def main():
             # Step 6: the generator's penalty through D's probability, differentiated with
             #         respect to G's parameters only (it does not train D).
             loss_g = F.gan_generator_loss(D(fake), "non_saturating")
-            # Step 7: train G so that D takes its images for real; then average its weights.
+            # Step 7: train G so that D takes its images for real; then average its weights
+            #         (a faster average at the start, so the random init is forgotten).
             update(opt_G, loss_g, g_params)
-            update_ema(G_ema, G, 0.999)
-            # Step 8: D's probability that real images are real, with the R1 penalty
-            #         (r1/2) |d logit / dx|^2 (second-order autograd: create_graph=True).
+            update_ema(G_ema, G, min(RECIPE["ema"], (1 + step) / (10 + step)))
+            # Step 8: D's probability that real images are real. Every `every`-th step also
+            #         the R1 penalty (r1/2) |d logit / dx|^2, weighted by `every` to make up
+            #         for the skipped steps (second-order autograd: create_graph=True).
             x = tg.tensor(x_real, requires_grad=True)
             real_logits = D(x)
-            (dx,) = tg.grad(real_logits.sum(), [x], create_graph=True)
-            r1 = 0.5 * args.r1 * (dx * dx).reshape(len(x_real), -1).sum(axis=1).mean()
+            loss_d = F.binary_cross_entropy_with_logits(real_logits, 1.0)
+            if step % every == 0:
+                (dx,) = tg.grad(real_logits.sum(), [x], create_graph=True)
+                loss_d = loss_d + every * 0.5 * r1 * (dx * dx).reshape(len(x), -1).sum(1).mean()
             # Step 9: train D to output 1 on real images.
-            update(opt_D, F.binary_cross_entropy_with_logits(real_logits, 1.0) + r1, d_params)
+            update(opt_D, loss_d, d_params)
             step += 1
             if step % 50 == 0:
                 print(f"epoch {epoch + 1} step {step}: loss_D(fake) {loss_as_fake.item():.3f} "
@@ -91,9 +102,10 @@ def main():
                       f"D(G(z)) {fake_logits.sigmoid().mean().item():.2f}", flush=True)
             if args.steps and step >= args.steps:
                 break
+        # Sampling: the EMA generator, with batch-norm statistics of its own activations.
+        recalibrate_batchnorm(G_ema, rng.standard_normal((1000, latent)).astype(np.float32))
         with tg.no_grad():
-            images = (G_ema.eval()(fixed_z).data + 1) / 2
-        G_ema.train()
+            images = (G_ema(tg.tensor(fixed_z)).data + 1) / 2
         save_image_grid(images, out / "samples.png", title=f"epoch {epoch + 1} (EMA generator)")
         print(f"epoch {epoch + 1} done, {step} steps; wrote {out / 'samples.png'}", flush=True)
         if args.steps and step >= args.steps:

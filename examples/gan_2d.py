@@ -1,6 +1,7 @@
 """A GAN on the 8-Gaussian ring, the whole adversarial loop written out with tinygen's API.
 
-    python examples/gan_2d.py [--steps 3000] [--batch-size 512] [--seed 0] [--out .]
+    python examples/gan_2d.py [--steps 3000] [--batch-size 512] [--lr 1e-3] [--r1 1]
+                              [--seed 0] [--out gan2d_example]
 
 Each of the nine steps of the recipe is marked in the loop. The same step, packaged as one
 function, is tinygen.gan.train_step (what `tinygen train gan` runs); this file shows it
@@ -34,7 +35,7 @@ def main():
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--r1", type=float, default=1.0, help="R1 penalty weight on real data")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=".")
+    p.add_argument("--out", default="gan2d_example", help="directory for the figures")
     args = p.parse_args()
     tg.random.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)

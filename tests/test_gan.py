@@ -12,9 +12,8 @@ import pytest
 import tinygen as tg
 from tinygen import functional as F
 from tinygen import optim
-from tinygen.gan import (GANLoss, diff_augment, r1_penalty, recalibrate_batchnorm, train_step,
-                         update_ema, wgan_gradient_penalty)
-from tinygen.gan_models import build_models
+from tinygen.gan import (GANLoss, build_models, diff_augment, r1_penalty, recalibrate_batchnorm,
+                         train_step, update_ema, wgan_gradient_penalty)
 from tinygen.gradcheck import gradcheck
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -189,8 +188,9 @@ def test_cli_trains_resumes_evaluates_and_samples_a_2d_gan(tmp_path, monkeypatch
 
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch,
                                                                   capsys):
-    from tinygen import cli, gan_run
+    from tinygen import cli
     from tinygen.checkpoint import load_meta
+    from tinygen.runs import gan as gan_run
     real_step, calls = gan_run.train_step, []
 
     def poisoned(*args, **kwargs):

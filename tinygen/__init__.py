@@ -1,9 +1,17 @@
 """tinygen: a tiny autograd engine with numba kernels, for training VAEs and GANs on a CPU.
 
-Read the source bottom-up: kernels/ -> tensor.py -> function.py -> ops/ -> functional.py ->
-gradcheck.py / testing.py -> nn.py -> optim.py -> data/ -> vae.py, gan.py -> metrics.py ->
-plots.py -> cli.py.
+Read the source bottom-up, in the order of the README's "Reading the source" (the same tower
+that tests/test_tower.py checks): kernels/ -> random.py -> tensor.py -> function.py -> ops/ ->
+functional.py -> gradcheck.py, testing.py -> nn/ -> optim.py -> io.py -> checkpoint.py ->
+data/ -> vae/, gan/ -> metrics/ -> plots/ -> runs/ -> cli.py.
+
+`import tinygen as tg` loads the engine (Tensor, grad, no_grad, Function, gradcheck); the other
+floors are attributes loaded on first use, as in PyTorch: `tg.nn.Linear`, `tg.optim.Adam`,
+`tg.functional`, `tg.data`, `tg.vae`, `tg.gan`, ... (PEP 562 `__getattr__`, so `import tinygen`
+stays fast and never imports matplotlib).
 """
+import importlib as _importlib
+
 import numpy as _np
 
 from tinygen.tensor import Tensor, enable_grad, grad, is_grad_enabled, no_grad, tensor
@@ -11,8 +19,26 @@ from tinygen.function import Function
 from tinygen.gradcheck import gradcheck, gradgradcheck
 from tinygen.ops import concatenate, stack
 from tinygen.ops.elementwise import Maximum as _Maximum, Minimum as _Minimum, Where as _Where
+from tinygen import random
 
 __version__ = "0.1.0"
+
+# Floors loaded on first attribute access (tg.nn, tg.vae, ...); listed here so a reader (and
+# dir(tg)) sees them. checkpoint, metrics, plots and runs are modules too: import them by name.
+_LAZY = ("functional", "nn", "optim", "io", "checkpoint", "data", "vae", "gan", "metrics",
+         "plots", "runs", "testing", "kernels")
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        module = _importlib.import_module(f"tinygen.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'tinygen' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_LAZY])
 
 
 def _pair(a, b):

@@ -19,7 +19,8 @@ __all__ = [
     "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "leaky_relu", "softplus",
     "log_sigmoid", "clip", "linear", "conv2d", "conv_transpose2d", "log_softmax", "batch_normalize",
     "binary_cross_entropy_with_logits", "mse_loss", "cross_entropy", "gaussian_kl",
-    "reparameterize", "gan_discriminator_loss", "gan_generator_loss",
+    "reparameterize", "gan_real_loss", "gan_fake_loss", "gan_discriminator_loss",
+    "gan_generator_loss",
 ]
 
 
@@ -200,14 +201,41 @@ def reparameterize(mu, logvar, eps=None, rng=None):
 
 
 # -- the GAN losses (D outputs logits; D(x) = sigmoid(logit) is the probability x is real) -----
-def gan_discriminator_loss(real_logits, fake_logits, real_target=1.0, reduction="mean"):
-    """-log D(x) - log(1 - D(G(z))): BCE against 1 on real samples and 0 on fakes.
+GAN_LOSSES = ("non_saturating", "minimax", "wasserstein")
 
-    real_target < 1 gives one-sided label smoothing (Salimans et al. 2016 use 0.9).
+
+def _check_gan_kind(kind, where):
+    if kind not in GAN_LOSSES:
+        raise ValueError(f"{where}: kind must be one of {', '.join(map(repr, GAN_LOSSES))}, "
+                         f"got {kind!r}")
+
+
+def gan_real_loss(real_logits, kind="non_saturating", real_target=1.0, reduction="mean"):
+    """D's loss on real samples.
+
+    non_saturating / minimax: -log D(x) = BCE(logit, real_target); real_target < 1 gives
+                              one-sided label smoothing (Salimans et al. 2016 use 0.9)
+    wasserstein:              -E[logit]  (D is a critic, Arjovsky et al. 2017)
     """
-    real = binary_cross_entropy_with_logits(real_logits, real_target, reduction)
-    fake = binary_cross_entropy_with_logits(fake_logits, 0.0, reduction)
-    return real + fake
+    _check_gan_kind(kind, "gan_real_loss")
+    if kind == "wasserstein":
+        return _reduce(-real_logits, reduction)
+    return binary_cross_entropy_with_logits(real_logits, real_target, reduction)
+
+
+def gan_fake_loss(fake_logits, kind="non_saturating", reduction="mean"):
+    """D's loss on generated samples: -log(1 - D(G(z))) = BCE(logit, 0); wasserstein: E[logit]."""
+    _check_gan_kind(kind, "gan_fake_loss")
+    if kind == "wasserstein":
+        return _reduce(fake_logits, reduction)
+    return binary_cross_entropy_with_logits(fake_logits, 0.0, reduction)
+
+
+def gan_discriminator_loss(real_logits, fake_logits, real_target=1.0, reduction="mean",
+                           kind="non_saturating"):
+    """D's whole loss: gan_real_loss + gan_fake_loss; -log D(x) - log(1 - D(G(z))) by default."""
+    return (gan_real_loss(real_logits, kind, real_target, reduction)
+            + gan_fake_loss(fake_logits, kind, reduction))
 
 
 def gan_generator_loss(fake_logits, kind="non_saturating", reduction="mean"):
@@ -215,10 +243,11 @@ def gan_generator_loss(fake_logits, kind="non_saturating", reduction="mean"):
 
     non_saturating: -log D(G(z)) = softplus(-logit)   strong gradients early (Goodfellow 2014)
     minimax:   log(1 - D(G(z))) = -softplus(logit)    the original zero-sum game
+    wasserstein:    -E[logit]
     """
+    _check_gan_kind(kind, "gan_generator_loss")
     if kind == "non_saturating":
         return _reduce((-fake_logits).softplus(), reduction)
     if kind == "minimax":
         return _reduce(-fake_logits.softplus(), reduction)
-    raise ValueError(f"gan_generator_loss: kind must be 'non_saturating' or 'minimax', "
-                     f"got {kind!r}")
+    return _reduce(-fake_logits, reduction)

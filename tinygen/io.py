@@ -1,7 +1,8 @@
-"""Safe file writing and reading of `.npz` archives: the file layer under checkpoints and data.
+"""Safe file writing and reading of `.npz` archives, and progress bars: the layer under
+checkpoints, data and runs.
 
-Place in the tower: a leaf beside the kernels. Pure Python + NumPy; imports nothing from tinygen,
-so every floor above (data downloads, checkpoints) may use it.
+Place in the tower: a leaf beside the kernels. Python, NumPy and tqdm; imports nothing from
+tinygen, so every floor above (data downloads, checkpoints, runs, figures) may use it.
 
 Two promises:
 - Writing is atomic. `atomic_write(path)` writes into a temporary file in the same directory,
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 import zipfile
 import zlib
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterator, Mapping
 
 import numpy as np
+from tqdm import tqdm
 
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a zip with members / an empty zip
 _NPY_MAGIC = b"\x93NUMPY"
@@ -157,3 +160,12 @@ def _read_member(npz, name: str, path: Path) -> np.ndarray:
             raise NpzError(f"{path}: array {name!r} is a pickled object array; tinygen never "
                            "unpickles files (loading one could run code)") from err
         raise NpzError(f"{path}: array {name!r} is corrupted ({err})") from err
+
+
+def progress(iterable, total: int | None = None, desc: str = ""):
+    """A tqdm progress bar on stderr (one line, refreshed at most once a second when logging
+    to a file); TINYGEN_PROGRESS=0 turns it off."""
+    disable = os.environ.get("TINYGEN_PROGRESS", "1") == "0"
+    return tqdm(iterable, total=total, desc=desc, leave=False, file=sys.stderr,
+                dynamic_ncols=True, mininterval=0.5 if sys.stderr.isatty() else 30,
+                disable=disable)

@@ -1,6 +1,6 @@
 """Judging generated digits with a small MNIST classifier trained by tinygen itself.
 
-Place in the tower: metrics/ (imports tinygen, nn, optim, functional, data, checkpoint).
+Place in the tower: metrics/ (imports tinygen, functional, nn, optim, checkpoint, data).
 
 The classifier is a small conv net (two stride-2 convolutions, 32 and 64 channels, a 128-unit
 hidden layer with dropout 0.3) trained on the mnist-5k training split (4000 images) for 30
@@ -31,6 +31,8 @@ import numpy as np
 import tinygen as tg
 from tinygen import functional as F
 from tinygen import nn, optim
+from tinygen.checkpoint import load_checkpoint, save_checkpoint
+from tinygen.data import iterate_batches, load_dataset
 
 RECIPE = "conv32-64-e30-adam1e-3lin-b64-shift2-s0-v2"
 _CACHE = {}
@@ -69,7 +71,6 @@ def random_shift(x, rng, shift: int = 2) -> np.ndarray:
 def train_classifier(epochs: int = 30, seed: int = 0) -> MNISTClassifier:
     """Train the judge on mnist-5k's training split: cross-entropy, Adam with lr 1e-3 -> 1e-4
     (linear over epochs), batch 64, random 2-pixel shifts."""
-    from tinygen.data import iterate_batches, load_dataset
     train = load_dataset("mnist-5k", "train")
     tg.random.manual_seed(seed)
     model = MNISTClassifier()
@@ -101,8 +102,6 @@ def predict_proba(model, x) -> np.ndarray:
 def classifier() -> tuple[MNISTClassifier, float]:
     """(the judge, its accuracy on mnist-5k's 1000 test images); cached on disk and in memory."""
     if "model" not in _CACHE:
-        from tinygen.checkpoint import load_checkpoint, save_checkpoint
-        from tinygen.data import load_dataset
         path = cache_dir() / f"mnist_classifier_{RECIPE}.npz"
         model = MNISTClassifier()
         if path.is_file():

@@ -1,8 +1,9 @@
-"""Likelihood metrics of a VAE: test -ELBO, importance-weighted NLL, active latent units.
+"""Likelihood metrics of a VAE: importance-weighted NLL, posterior means, active latent units.
 
-Place in the tower: metrics/, above vae (imports tinygen, functional and NumPy; takes any model
-with encode(x) -> (mu, logvar) and decode(z) -> logits, so it does not import vae.py).
-All functions run under no_grad and return floats in nats per image (or a count).
+Place in the tower: metrics/ (imports tinygen, functional and NumPy; takes any model with
+encode(x) -> (mu, logvar) and decode(z) -> logits). The test -ELBO itself is tinygen.vae's
+`evaluate`, the one definition of that number. All functions here run under no_grad and
+return floats in nats per image, arrays, or a count.
 
 Importance-weighted bound (Burda, Grosse & Salakhutdinov 2016), for K samples z_k ~ q(z|x):
     log p(x) >= L_K = log (1/K) sum_k w_k,    log w_k = log p(x|z_k) + log p(z_k) - log q(z_k|x)
@@ -18,20 +19,6 @@ import tinygen as tg
 from tinygen import functional as F
 
 LOG_2PI = math.log(2 * math.pi)
-
-
-def negative_elbo(model, x, batch_size: int = 500, rng=None) -> float:
-    """Mean -ELBO = BCE(x, decode(z)) + KL(q(z|x) || N(0, I)) over x (N, C, H, W), one z each."""
-    rng = rng if rng is not None else np.random.default_rng(0)
-    total = 0.0
-    with tg.no_grad():
-        for i in range(0, len(x), batch_size):
-            xb = tg.tensor(x[i:i + batch_size])
-            mu, logvar = model.encode(xb)
-            z = F.reparameterize(mu, logvar, rng=rng)
-            recon = F.binary_cross_entropy_with_logits(model.decode(z), xb, reduction="sum")
-            total += recon.item() + F.gaussian_kl(mu, logvar, reduction="sum").item()
-    return total / len(x)
 
 
 def _log_weights(model, xb, mu, logvar, eps):

@@ -1,13 +1,13 @@
 """Training curves from metrics.jsonl records.
 
-Place in the tower: plots/ (imports NumPy, matplotlib's Figure, runs.atomic_figure).
+Place in the tower: plots/ (imports NumPy, matplotlib's Figure, plots/save.py).
 """
 from __future__ import annotations
 
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from tinygen.runs import atomic_figure
+from .save import save_png
 
 
 def save_curves(records: list[dict], path, panels, x_key: str = "epoch",
@@ -29,7 +29,7 @@ def save_curves(records: list[dict], path, panels, x_key: str = "epoch",
         if ax.lines:
             ax.legend(fontsize=8)
     fig.tight_layout()
-    atomic_figure(fig, path)
+    save_png(fig, path)
 
 
 VAE_PANELS = [("-ELBO (nats per image)", ["train_loss", "test_loss"]),

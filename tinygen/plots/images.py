@@ -1,15 +1,15 @@
 """Image figures: sample grids, reconstructions, latent maps, the 2D latent manifold.
 
-Place in the tower: plots/, above metrics (imports NumPy, matplotlib's object API -- Figure,
-never pyplot, so no global backend or state -- runs.atomic_figure, and metrics.posterior_means).
-Each save_* function takes arrays and writes one PNG atomically (temporary name, then rename).
+Place in the tower: plots/ (imports NumPy, matplotlib's object API -- Figure, never pyplot, so
+no global backend or state -- and plots/save.py). Each save_* function takes arrays and writes
+one PNG atomically (temporary name, then rename).
 """
 from __future__ import annotations
 
 import numpy as np
 from matplotlib.figure import Figure
 
-from tinygen.runs import atomic_figure
+from .save import save_png
 
 
 def image_grid(images, ncol: int = 8, pad: int = 1) -> np.ndarray:
@@ -37,7 +37,7 @@ def save_image_grid(images, path, title: str = "", ncol: int = 8) -> None:
     fig = Figure(figsize=(ncol * 0.6 + 0.2, -(-len(images) // ncol) * 0.6 + 0.5))
     fig.subplots_adjust(0.01, 0.01, 0.99, 1 - 0.3 / fig.get_figheight())
     _show(fig.add_subplot(), image_grid(images, ncol), title)
-    atomic_figure(fig, path)
+    save_png(fig, path)
 
 
 def save_reconstructions(originals, reconstructions, path, ncol: int = 8) -> None:
@@ -75,7 +75,7 @@ def save_latent_scatter(means, labels, path) -> None:
     ax.set_ylabel(f"PC 2 ({explained[1]:.0%} of variance)" if pca else "z2")
     ax.set_title(f"test posterior means mu(x), latent size {means.shape[1]}"
                  + (" (PCA)" if pca else ""), fontsize=10)
-    atomic_figure(fig, path)
+    save_png(fig, path)
 
 
 def manifold_grid(n: int = 15, extent: float = 2.5) -> np.ndarray:
@@ -92,23 +92,4 @@ def save_manifold(images, n: int, path, extent: float = 2.5) -> None:
     fig.subplots_adjust(0.01, 0.01, 0.99, 0.95)
     _show(fig.add_subplot(), image_grid(images, n, pad=0),
           f"decoded 2D latent grid, z in [-{extent}, {extent}]^2")
-    atomic_figure(fig, path)
-
-
-def vae_figures(run_dir, model, x_test, y_test, prior_z, decode) -> None:
-    """samples.png, reconstructions.png, latent.png (if labels) and manifold.png (latent 2).
-
-    decode(z) -> images in [0, 1] (e.g. vae.decode_images bound to the model); prior_z: the
-    fixed prior noise (64, latent) so the sample grids of successive epochs are comparable.
-    """
-    import tinygen as tg
-    from tinygen.metrics import posterior_means
-    save_image_grid(decode(prior_z), f"{run_dir}/samples.png", "decoded from fixed z ~ N(0, I)")
-    x = x_test[:32]
-    with tg.no_grad():
-        mu, _ = model.encode(tg.tensor(x))
-    save_reconstructions(x, decode(mu.numpy()), f"{run_dir}/reconstructions.png")
-    if y_test is not None:
-        save_latent_scatter(posterior_means(model, x_test), y_test, f"{run_dir}/latent.png")
-    if prior_z.shape[1] == 2:
-        save_manifold(decode(manifold_grid(15)), 15, f"{run_dir}/manifold.png")
+    save_png(fig, path)

@@ -1,16 +1,18 @@
 """2D GAN figures: real and generated points at several moments of training.
 
 Place in the tower: plots/ (imports NumPy, matplotlib's object API -- Figure, never pyplot --
-and runs.atomic_figure). Arrays in, PNG (and optionally GIF) out.
+Pillow for the GIF, tinygen.io and plots/save.py). Arrays in, PNG (and GIF) out.
 """
 from __future__ import annotations
 
-import os
-
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from PIL import Image
 
-from tinygen.runs import atomic_figure
+from tinygen import io
+
+from .save import save_png
 
 
 def _scatter(ax, real, fake, title: str, limit: float) -> None:
@@ -38,13 +40,11 @@ def save_density(real, snapshots, path, max_panels: int = 6) -> None:
         label, fake = snapshots[k]
         _scatter(fig.add_subplot(1, len(picks), i + 1), real, np.asarray(fake), label, limit)
     fig.tight_layout()
-    atomic_figure(fig, path)
+    save_png(fig, path)
 
 
 def save_density_gif(real, snapshots, path, ms_per_frame: int = 400) -> None:
-    """density.gif: one frame per snapshot (label, points (m, 2)); needs Pillow."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from PIL import Image
+    """density.gif: one frame per snapshot (label, points (m, 2))."""
     limit = 1.25 * float(np.abs(real).max())
     frames = []
     for label, fake in snapshots:
@@ -53,6 +53,6 @@ def save_density_gif(real, snapshots, path, ms_per_frame: int = 400) -> None:
         canvas = FigureCanvasAgg(fig)
         canvas.draw()
         frames.append(Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3]))
-    tmp = f"{path}.tmp.gif"
-    frames[0].save(tmp, save_all=True, append_images=frames[1:], duration=ms_per_frame, loop=0)
-    os.replace(tmp, path)  # atomic: a reader never sees half a GIF
+    with io.atomic_write(path) as f:  # a reader never sees half a GIF
+        frames[0].save(f, format="GIF", save_all=True, append_images=frames[1:],
+                       duration=ms_per_frame, loop=0)

@@ -1,9 +1,8 @@
 """Adversarial training, written out step by step: losses, penalties, the training step.
 
-Place in the tower: vae/gan floor (imports tensor, functional, nn, optim, random; the networks
-are in gan_models.py; runs, data, metrics and plots are imported by gan_run.py, which drives a
-whole run for the CLI). The examples in examples/gan_2d.py and examples/dcgan_mnist.py write
-the same step by hand with the public API.
+Place in the tower: gan/ (imports NumPy, tinygen, tinygen.functional; the networks are in
+gan/networks.py, a whole run for the command line in runs/gan.py). The examples
+examples/gan_2d.py and examples/dcgan_mnist.py write the same step by hand with the public API.
 
 A GAN (Goodfellow et al. 2014) trains a generator G(z) against a discriminator D, whose logit
 D_logit(x) says how real x looks; D(x) = sigmoid(D_logit(x)). `train_step` below is the one
@@ -32,7 +31,6 @@ import numpy as np
 
 import tinygen as tg
 from tinygen import functional as F
-from tinygen.gan_models import build_models  # noqa: F401  (step 1; re-exported)
 
 LOSSES = ("non_saturating", "minimax", "wgan-gp")
 
@@ -62,20 +60,19 @@ class GANLoss:
         if self.kind not in LOSSES:
             raise ValueError(f"GAN loss must be one of {LOSSES}, got {self.kind!r}")
 
+    @property
+    def _kind(self) -> str:
+        """The name of the formula in tinygen.functional (WGAN-GP's critic loss: wasserstein)."""
+        return "wasserstein" if self.kind == "wgan-gp" else self.kind
+
     def discriminator_fake(self, fake_logits):
-        if self.kind == "wgan-gp":
-            return fake_logits.mean()
-        return F.binary_cross_entropy_with_logits(fake_logits, 0.0)
+        return F.gan_fake_loss(fake_logits, self._kind)
 
     def discriminator_real(self, real_logits):
-        if self.kind == "wgan-gp":
-            return -real_logits.mean()
-        return F.binary_cross_entropy_with_logits(real_logits, self.real_label)
+        return F.gan_real_loss(real_logits, self._kind, self.real_label)
 
     def generator(self, fake_logits):
-        if self.kind == "wgan-gp":
-            return -fake_logits.mean()
-        return F.gan_generator_loss(fake_logits, self.kind)
+        return F.gan_generator_loss(fake_logits, self._kind)
 
 
 # -- gradient penalties: second-order autograd (tg.grad with create_graph=True) ----------------
@@ -229,24 +226,3 @@ def diff_augment(x, rng, shift: int = 3, cutout: int = 12):
     index = (np.arange(n)[:, None, None, None], np.arange(c)[None, :, None, None],
              np.clip(rows, 0, h - 1)[:, None], np.clip(cols, 0, w - 1)[:, None])
     return x[index] * tg.tensor(keep) + tg.tensor(keep - 1)   # outside/cut-out -> -1
-
-
-# -- the CLI's contract (tinygen.cli): a whole run is driven by tinygen/gan_run.py ------------
-def add_train_arguments(parser) -> None:
-    from tinygen.gan_run import add_train_arguments as add
-    add(parser)
-
-
-def train_from_args(args) -> None:
-    from tinygen.gan_run import train_from_args as train
-    train(args)
-
-
-def evaluate_run(run_dir, args) -> dict:
-    from tinygen.gan_run import evaluate_run as evaluate
-    return evaluate(run_dir, args)
-
-
-def sample_run(run_dir, n: int, seed: int = 0):
-    from tinygen.gan_run import sample_run as sample
-    return sample(run_dir, n, seed)

@@ -1,19 +1,19 @@
 """Run directories: the bookkeeping shared by every model that `tinygen train` can train.
 
-Place in the tower: beside vae.py / gan.py (imports io, checkpoint, tqdm, the standard library;
-never a model module). A run directory holds
+Place in the tower: runs/ (imports io, checkpoint and the standard library; never a model).
+A run directory holds
 
     config.json     {"kind": "vae" | "gan", ...every flag of the run...}   (written once)
     metrics.jsonl   one JSON object per line, appended per epoch (or per logged step)
     last.npz        the checkpoint of the last finished epoch (tinygen.checkpoint, atomic)
-    *.png           figures written by the model module (atomically, see `atomic_figure`)
+    *.png           figures (written atomically, see tinygen.plots)
 
-Life of a run (what a model module's `train_from_args(args)` does with this file):
+Life of a run (what runs/loop.py's `train` does with this file):
 
     run = open_run(args.out, config, resume=args.resume, force=args.force)
     start = run.resume_from(models, optimizers)        # 0 for a new run
     for epoch in range(start, epochs):
-        record = train_one_epoch(...)                  # call check_finite(loss, ...) per step
+        record = trainer.train_epoch(...)              # calls check_finite(loss, ...) per step
         run.end_epoch(epoch, record, models, optimizers)   # metrics line + checkpoint
 
 A non-finite loss raises NonFiniteLossError before the epoch is recorded, so `last.npz` still
@@ -25,15 +25,15 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 from pathlib import Path
 
 from tinygen import io
+from tinygen.checkpoint import load_checkpoint, save_checkpoint
 
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
 CHECKPOINT = "last.npz"
-RUN_FILES = (CONFIG, METRICS, CHECKPOINT)
+RUN_FILES = (CONFIG, METRICS, CHECKPOINT, "snapshots.npz", "density.gif")  # --force removes
 
 
 class RunError(ValueError):
@@ -99,7 +99,6 @@ class Run:
             f.write(json.dumps(record) + "\n")
 
     def save(self, models: dict, optimizers: dict, meta: dict) -> None:
-        from tinygen.checkpoint import save_checkpoint
         save_checkpoint(self.checkpoint_path, models, optimizers, {**meta, "config": self.config})
 
     def resume_from(self, models: dict, optimizers: dict) -> int:
@@ -110,7 +109,6 @@ class Run:
         """
         if not self.checkpoint_path.exists():
             return 0
-        from tinygen.checkpoint import load_checkpoint
         meta = load_checkpoint(self.checkpoint_path, models, optimizers)
         done = int(meta["epoch"])
         kept = [r for r in read_metrics(self.dir) if r.get("epoch", 0) < done]
@@ -133,9 +131,9 @@ def open_run(out: str | os.PathLike, config: dict, resume: bool = False,
     """Create (or reopen with resume=True) the run directory `out` and write config.json.
 
     new run:  `out` must not hold a run yet (RunError), unless force=True, which deletes the
-              old run's files (config, metrics, checkpoint, *.png) and nothing else.
-    resume:   `out` must hold a run of the same kind; its saved config is kept, except for
-              "epochs" (and any key in config's "resumable" list), which the new call may change.
+              old run's files (RUN_FILES and *.png) and nothing else.
+    resume:   `out` must hold a run of the same kind; `config` is its saved config with the
+              changes a resume may make (runs.loop.resumed_config checks those).
     """
     out = Path(out)
     if resume and force:
@@ -144,11 +142,8 @@ def open_run(out: str | os.PathLike, config: dict, resume: bool = False,
         saved = load_config(out)
         if saved["kind"] != config["kind"]:
             raise RunError(f"{os.fspath(out)!r} is a {saved['kind']} run, not {config['kind']}")
-        for key in ("epochs", "steps", *config.get("resumable", ())):
-            if key in config:
-                saved[key] = config[key]
-        write_json_atomic(out / CONFIG, saved)
-        return Run(out, saved)
+        write_json_atomic(out / CONFIG, config)
+        return Run(out, config)
     if out.exists() and not out.is_dir():
         raise RunError(f"--out {os.fspath(out)!r} exists and is not a directory")
     if out.is_dir() and any(out.iterdir()):
@@ -163,19 +158,3 @@ def open_run(out: str | os.PathLike, config: dict, resume: bool = False,
         raise RunError(f"cannot create run directory {os.fspath(out)!r}: {e.strerror}") from None
     write_json_atomic(out / CONFIG, config)
     return Run(out, config)
-
-
-def progress(iterable, total: int | None = None, desc: str = ""):
-    """A tqdm progress bar on stderr (one line, refreshed at most once a second when logging
-    to a file); TINYGEN_PROGRESS=0 turns it off."""
-    from tqdm import tqdm
-    disable = os.environ.get("TINYGEN_PROGRESS", "1") == "0"
-    return tqdm(iterable, total=total, desc=desc, leave=False, file=sys.stderr,
-                dynamic_ncols=True, mininterval=0.5 if sys.stderr.isatty() else 30,
-                disable=disable)
-
-
-def atomic_figure(fig, path: str | os.PathLike, dpi: int = 100) -> None:
-    """Save a matplotlib figure as PNG under a temporary name, then rename it to `path`."""
-    with io.atomic_write(path) as f:
-        fig.savefig(f, format="png", dpi=dpi)

@@ -1,7 +1,7 @@
 """The GAN networks: an MLP pair for 2D points and the DCGAN pair for 28x28 images.
 
-Place in the tower: vae/gan floor (imports tinygen.nn and tinygen.nn.init only). The training
-loop that plays them against each other is in tinygen/gan.py.
+Place in the tower: gan/ (imports tinygen.nn and tinygen.nn.init only). The training step that
+plays them against each other is in gan/objective.py.
 
 Both discriminators output one logit per example, D_logit(x): (N, 1); the probability that x is
 real is D(x) = sigmoid(D_logit(x)), and every loss is computed from the logits (stable).

@@ -1,0 +1,264 @@
+"""`tinygen train gan`, and `eval` / `sample` of a GAN run: what a GAN run adds to the one loop.
+
+Place in the tower: runs/ (imports tinygen, io, optim, data, gan, metrics, runs.directory and
+runs.loop; plots inside the figure function, see there). The loop itself is runs/loop.py; the
+networks and the step are tinygen/gan/. This file supplies the GAN's flags and defaults, feeds
+gan.train_step batches and noise, schedules the learning rate, keeps the EMA generator, and
+writes: metrics.jsonl (besides the epoch lines, one line per LOG_EVERY steps with "step"),
+loss.png, samples.png (images: also samples_epochNNN.png; 2D: the latest generated points)
+and, for 2D data, density.png / density.gif and snapshots.npz (the generated points behind
+them, one set per epoch).
+
+Defaults per kind of data (DEFAULTS; chosen by measurement, see the README's GAN results): 2D
+points train an MLP GAN on fresh samples of the mixture with R1, a linearly decaying learning
+rate and an EMA generator, an "epoch" being `steps_per_epoch` steps; images train the DCGAN on
+the training split with a lazy R1 penalty and an EMA generator (DiffAugment is a flag).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import tinygen as tg
+from tinygen import io, optim
+from tinygen.data import iterate_batches, load_dataset
+from tinygen.gan import (LOSSES, GANLoss, build_models, diff_augment, recalibrate_batchnorm,
+                         train_step, update_ema)
+from tinygen.metrics.classifier import classifier_metrics
+from tinygen.metrics.modes import mode_metrics
+from tinygen.runs.directory import check_finite, read_metrics
+from tinygen.runs.flags import positive_int
+from tinygen.runs.loop import restore
+
+KIND = "gan"
+DATASET = "ring8"
+DEFAULTS = {
+    "points": dict(model="mlp", latent=2, hidden=128, batch_size=512, lr=1e-3, lr_final=0.01,
+                   beta1=0.5, beta2=0.99, r1=1.0, ema=0.99, real_label=1.0, augment=False,
+                   steps=4000, steps_per_epoch=500, lr_d_ratio=1.0, r1_every=1),
+    "images": dict(model="dcgan", latent=100, hidden=0, batch_size=32, lr=4e-4, lr_final=1.0,
+                   beta1=0.0, beta2=0.99, r1=0.01, ema=0.995, real_label=1.0, augment=False,
+                   epochs=36, lr_d_ratio=1.0, r1_every=4),
+}
+STEPS = {"grid25": 8000}   # 2D budgets that differ from DEFAULTS["points"]["steps"] (measured)
+CONFIG_FLAGS = ("dataset", "loss", "seed", "limit", "model", "batch_size", "lr", "latent",
+                "hidden", "r1", "r1_every", "ema", "real_label", "beta1", "beta2", "lr_final",
+                "lr_d_ratio", "augment", "steps_per_epoch", "steps", "epochs")
+RESUMABLE = ("steps", "epochs")
+LOG_EVERY = 25
+
+
+def add_arguments(p) -> None:
+    """The `tinygen train gan` flags beyond the shared ones (None: the data's default)."""
+    p.add_argument("--model", choices=("mlp", "dcgan"), default=None)
+    p.add_argument("--loss", choices=LOSSES, default=None,
+                   help="non_saturating (default), minimax or wgan-gp")
+    budget = p.add_mutually_exclusive_group()
+    budget.add_argument("--steps", type=positive_int, default=None)
+    budget.add_argument("--epochs", type=positive_int, default=None)
+    p.add_argument("--latent", type=int, default=None, help="noise dimension")
+    p.add_argument("--hidden", type=int, default=None, help="MLP width (2D)")
+    p.add_argument("--r1", type=float, default=None, help="R1 penalty weight gamma")
+    p.add_argument("--r1-every", type=int, default=None, help="apply R1 every k steps")
+    p.add_argument("--ema", type=float, default=None, help="generator EMA decay (0 = off)")
+    p.add_argument("--real-label", type=float, default=None, help="one-sided label smoothing")
+    p.add_argument("--lr-final", type=float, default=None,
+                   help="final learning rate as a fraction of --lr (linear decay)")
+    p.add_argument("--lr-d-ratio", type=float, default=None, help="D's lr / G's lr (TTUR)")
+    p.add_argument("--beta1", type=float, default=None, help="Adam beta1 (both networks)")
+    p.add_argument("--beta2", type=float, default=None, help="Adam beta2 (both networks)")
+    p.add_argument("--augment", type=int, choices=(0, 1), default=None, help="DiffAugment")
+    p.add_argument("--steps-per-epoch", type=int, default=None, help="2D: steps per epoch")
+
+
+def load_data(dataset: str, limit: int | None):
+    """The training split (2D points or images), the first `limit` examples."""
+    data = load_dataset(dataset, "train")
+    if limit:
+        data.x, data.y = data.x[:limit], None if data.y is None else data.y[:limit]
+    return data
+
+
+def make_config(flags: dict, data) -> dict:
+    """config.json of a new run: the defaults for the kind of data, then the given flags."""
+    dataset = flags.get("dataset", DATASET)
+    config = {"kind": KIND, "dataset": dataset, "data_kind": data.kind,
+              "shape": list(data.x.shape[1:]), "loss": "non_saturating", "seed": 0,
+              "limit": None, **DEFAULTS[data.kind]}
+    if data.kind == "points":
+        config["steps"] = STEPS.get(dataset, config["steps"])
+    config.update({k: v for k, v in flags.items() if k not in RESUMABLE})
+    set_budget(config, flags)
+    if config["model"] != DEFAULTS[data.kind]["model"]:
+        raise ValueError(f"--model {config['model']} does not fit {dataset!r} "
+                         f"({data.kind}); use --model {DEFAULTS[data.kind]['model']}")
+    _check_ranges(config)
+    return config
+
+
+def set_budget(config: dict, flags: dict) -> None:
+    """The training budget from --steps or --epochs (a new run, or a --resume going on).
+    2D runs count steps, an epoch being steps_per_epoch steps; image runs count epochs."""
+    if config["data_kind"] == "points":
+        if "epochs" in flags:
+            config["steps"] = flags["epochs"] * config["steps_per_epoch"]
+        config["steps"] = flags.get("steps", config["steps"])
+        config["epochs"] = -(-config["steps"] // config["steps_per_epoch"])
+    elif "steps" in flags:
+        raise ValueError("--steps is for 2D data; image runs count --epochs")
+    else:
+        config["epochs"] = flags.get("epochs", config["epochs"])
+
+
+def _check_ranges(config: dict) -> None:
+    """Flags out of range -> ValueError naming the flag."""
+    checks = {"r1": config["r1"] >= 0, "ema": 0 <= config["ema"] < 1,
+              "lr-final": 0 < config["lr_final"] <= 1, "lr-d-ratio": config["lr_d_ratio"] > 0,
+              "r1-every": config["r1_every"] >= 1, "latent": config["latent"] >= 1,
+              "real-label": 0 < config["real_label"] <= 1,
+              "beta1": 0 <= config["beta1"] < 1, "beta2": 0 <= config["beta2"] < 1,
+              "steps-per-epoch": config.get("steps_per_epoch", 1) >= 1}
+    for flag, ok in checks.items():
+        if not ok:
+            value = config[flag.replace("-", "_")]
+            raise ValueError(f"--{flag} {value} is out of range")
+
+
+def _real_batches(data, cfg, rng):
+    """An endless stream of real batches: fresh mixture samples (2D toys) or shuffled passes
+    over the training set, rescaled to [-1, 1] for images."""
+    while True:
+        if data.mixture is not None:
+            yield data.mixture.sample(cfg["batch_size"], rng)
+            continue
+        x = data.x if data.kind == "points" else data.x * 2 - 1
+        yield from iterate_batches(x, cfg["batch_size"], rng,
+                                   drop_last=len(x) >= cfg["batch_size"])
+
+
+class Trainer:
+    """A GAN run's networks (G, D and the EMA copy of G) and optimizers, built from its config."""
+
+    def __init__(self, cfg: dict):
+        self.cfg = cfg
+        channels = cfg["shape"][0] if cfg["data_kind"] == "images" else 1
+        # Step 1: randomly initialize the weights of the generator and the discriminator.
+        self.G, self.D = build_models(cfg["model"], cfg["latent"], cfg["hidden"], channels)
+        self.G_ema = build_models(cfg["model"], cfg["latent"], cfg["hidden"], channels)[0]
+        self.G_ema.load_state_dict(self.G.state_dict())
+        betas = (cfg["beta1"], cfg["beta2"])
+        self.opt_G = optim.Adam(self.G.parameters(), lr=cfg["lr"], betas=betas)
+        self.opt_D = optim.Adam(self.D.parameters(), lr=cfg["lr"] * cfg["lr_d_ratio"],
+                                betas=betas)
+        self.models = {"G": self.G, "D": self.D, "G_ema": self.G_ema}
+        self.optimizers = {"G": self.opt_G, "D": self.opt_D}
+        self.loss = GANLoss(cfg["loss"], cfg["real_label"], cfg["r1"],
+                            r1_every=cfg.get("r1_every", 1))
+        self.steps = cfg.get("steps_per_epoch", 1)   # images: set from the data by train_epoch
+        self.fixed_z = np.random.default_rng([cfg["seed"], 1]).standard_normal(
+            (2000 if cfg["data_kind"] == "points" else 64, cfg["latent"]))
+
+    @property
+    def sampler(self):
+        """The generator used for samples and evaluation: the EMA one when EMA is on."""
+        return self.G_ema if self.cfg["ema"] > 0 else self.G
+
+    def generate(self, z) -> np.ndarray:
+        """Samples for noise z (N, latent): points (N, 2) or images (N, C, H, W) in [0, 1]."""
+        G = self.sampler.eval()
+        if G is self.G_ema:  # its own batch-norm statistics, from 1000 fixed noise vectors
+            z_bn = np.random.default_rng([self.cfg["seed"], 2]).standard_normal(
+                (1000, self.cfg["latent"]))
+            recalibrate_batchnorm(G, z_bn.astype(np.float32))
+        with tg.no_grad():
+            x = np.concatenate([G(tg.tensor(z[i:i + 500].astype(np.float32))).data
+                                for i in range(0, len(z), 500)])
+        G.train()
+        return x if self.cfg["data_kind"] == "points" else (x + 1) / 2
+
+    def set_lr(self, progress: float) -> None:
+        """Linear decay from lr to lr * lr_final over the run (progress in [0, 1])."""
+        factor = 1 - (1 - self.cfg["lr_final"]) * progress
+        self.opt_G.param_groups[0]["lr"] = self.cfg["lr"] * factor
+        self.opt_D.param_groups[0]["lr"] = self.cfg["lr"] * self.cfg["lr_d_ratio"] * factor
+
+    def train_epoch(self, epoch: int, data, log) -> dict:
+        """`steps` calls of gan.train_step; logs every LOG_EVERY steps; returns the means."""
+        cfg, sums = self.cfg, {}
+        if data.kind == "images":
+            self.steps = max(1, len(data.x) // cfg["batch_size"])
+        steps, total = self.steps, cfg["epochs"] * self.steps
+        rng = np.random.default_rng([cfg["seed"], epoch])  # resumable: one stream per epoch
+        batches = _real_batches(data, cfg, rng)
+        augment = diff_augment if cfg["augment"] else None
+        for i in io.progress(range(steps), total=steps, desc=f"epoch {epoch + 1}"):
+            step = epoch * steps + i
+            self.set_lr(step / max(1, total - 1))
+            z = rng.standard_normal((cfg["batch_size"], cfg["latent"])).astype(np.float32)
+            stats = train_step(self.G, self.D, self.opt_G, self.opt_D, next(batches), z,
+                               self.loss, augment, rng, track=(step % LOG_EVERY == 0),
+                               step=step)
+            check_finite(stats["loss_d"], f"step {step + 1} (discriminator loss)")
+            check_finite(stats["loss_g"], f"step {step + 1} (generator loss)")
+            if cfg["ema"] > 0:  # warm-up: early on the average forgets the random start faster
+                update_ema(self.G_ema, self.G, min(cfg["ema"], (1 + step) / (10 + step)))
+            if "d_fake_after" in stats:
+                log({"epoch": epoch, "step": step, **stats})
+            for key, value in stats.items():
+                sums[key] = sums.get(key, 0.0) + value
+        return {k: v / steps for k, v in sums.items() if k != "d_fake_after"}
+
+    def figures(self, epoch: int, data, run_dir) -> None:
+        # plots imported here, not at the top: matplotlib adds ~0.2 s to every CLI start
+        from tinygen import plots
+        x = self.generate(self.fixed_z)
+        steps = [r for r in read_metrics(run_dir) if "step" in r]
+        plots.save_curves(steps, run_dir / "loss.png", [
+            ("losses", ["loss_d", "loss_g"]),
+            ("D output (probability of real)", ["d_real", "d_fake", "d_fake_g", "d_fake_after"])],
+            x_key="step", x_offset=0)
+        if data.kind == "images":
+            for name in ("samples.png", f"samples_epoch{epoch + 1:03d}.png"):
+                plots.save_image_grid(x[:64], run_dir / name, title=f"epoch {epoch + 1}")
+            return
+        path = run_dir / "snapshots.npz"
+        snaps = dict(io.load_npz(path)) if path.exists() else {}
+        snaps[f"epoch{epoch + 1:03d}"] = x.astype(np.float32)
+        io.save_npz_atomic(path, snaps)
+        frames = [(f"step {int(k[5:]) * self.steps}", snaps[k]) for k in sorted(snaps)]
+        plots.save_density(data.x[:2000], frames, run_dir / "density.png")
+        plots.save_density(data.x[:2000], frames[-1:], run_dir / "samples.png")
+        plots.save_density_gif(data.x[:2000], frames, run_dir / "density.gif")
+
+    def epoch_line(self, epoch: int, r: dict) -> str:
+        return (f"epoch {epoch + 1}/{self.cfg['epochs']}  loss_d {r['loss_d']:.3f}  "
+                f"loss_g {r['loss_g']:.3f}  D(x) {r['d_real']:.2f}  "
+                f"D(G(z)) {r['d_fake']:.2f}/{r['d_fake_g']:.2f}  {r['seconds']:.0f}s")
+
+    def checkpoint_meta(self, epoch: int) -> dict:
+        return {"step": (epoch + 1) * self.steps}
+
+
+def _samples(trainer, n: int, seed: int) -> np.ndarray:
+    z = np.random.default_rng(seed).standard_normal((n, trainer.cfg["latent"]))
+    x = trainer.generate(z).astype(np.float32)
+    return x if trainer.cfg["data_kind"] == "points" else np.clip(x, 0, 1)
+
+
+def sample(run_dir, n: int, seed: int = 0) -> np.ndarray:
+    """`tinygen sample`: n samples float32, points (n, 2) or images (n, C, H, W) in [0, 1]."""
+    return _samples(restore(run_dir, KIND, Trainer), n, seed)
+
+
+def evaluate(run_dir, args) -> dict:
+    """`tinygen eval DIR`: 2D -> modes, hq_pct, reverse_kl (tinygen.metrics.modes);
+    images -> classifier_is, label_kl, classes (tinygen.metrics.classifier)."""
+    trainer = restore(run_dir, KIND, Trainer)
+    cfg = trainer.cfg
+    if cfg["data_kind"] == "points" and cfg["dataset"] not in ("ring8", "grid25"):
+        raise ValueError(f"2D metrics need a known mixture (ring8, grid25), not "
+                         f"{cfg['dataset']!r}")
+    n = args.n_samples or (2500 if cfg["data_kind"] == "points" else 5000)
+    x = _samples(trainer, n, args.seed)
+    if cfg["data_kind"] == "points":
+        return mode_metrics(x, cfg["dataset"])
+    return classifier_metrics(x)
