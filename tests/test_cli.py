@@ -145,3 +145,67 @@ def test_force_replaces_an_old_run(tmp_path):
     assert main(["train", "vae", "--epochs", "2", "--out", out, *TINY]) == 0
     assert main(["train", "vae", "--epochs", "1", "--out", out, "--force", *TINY]) == 0
     assert [r["epoch"] for r in read_metrics(out)] == [0]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--latent", "5"], "--latent 5 contradicts the run's latent = 2"),
+    (["--model", "conv"], "--model conv contradicts the run's model = mlp"),
+    (["--lr", "0.5"], "--lr 0.5 contradicts the run's lr = 0.001"),
+    (["--dataset", "ring8"], "--dataset ring8 contradicts the run's dataset = mnist-5k"),
+])
+def test_resume_refuses_a_flag_that_contradicts_the_run(tmp_path, capsys, argv, message):
+    out = tmp_path / "r"
+    assert main(["train", "vae", "--epochs", "1", "--out", str(out), *TINY]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert main(["train", "vae", "--epochs", "2", "--out", str(out), "--resume", *argv]) == 1
+    line = _one_error_line(capsys)
+    assert message in line and "--resume may change only --epochs" in line
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before   # nothing written
+
+
+def test_resume_takes_repeated_flags_and_a_new_budget(tmp_path):
+    out = str(tmp_path / "r")
+    assert main(["train", "vae", "--epochs", "1", "--out", out, *TINY]) == 0
+    assert main(["train", "vae", "--epochs", "2", "--out", out, "--resume", *TINY]) == 0
+    assert [r["epoch"] for r in read_metrics(out)] == [0, 1]
+    assert json.loads((Path(out) / "config.json").read_text())["epochs"] == 2
+
+
+def test_gan_resume_refuses_a_contradicting_flag_and_counts_steps(tmp_path, capsys):
+    out = str(tmp_path / "g")
+    base = ["train", "gan", "--steps", "4", "--steps-per-epoch", "2", "--figures-every", "0",
+            "--batch-size", "16", "--out", out]
+    assert main(base) == 0
+    assert main(["train", "gan", "--resume", "--out", out, "--r1", "0.5"]) == 1
+    assert "--r1 0.5 contradicts the run's r1 = 1.0" in _one_error_line(capsys)
+    assert main(["train", "gan", "--resume", "--out", out, "--epochs", "3"]) == 0
+    config = json.loads((Path(out) / "config.json").read_text())
+    assert (config["steps"], config["epochs"]) == (6, 3)   # 2-D runs count steps
+
+
+def test_import_tinygen_is_light_and_loads_floors_as_attributes():
+    code = ("import sys, tinygen as tg\n"
+            "heavy = [m for m in ('matplotlib', 'tinygen.nn', 'tinygen.runs', 'tqdm') "
+            "if m in sys.modules]\n"
+            "assert heavy == [], heavy\n"
+            "layer = tg.nn.Linear(3, 2)\n"
+            "assert type(tg.optim.Adam(layer.parameters())).__name__ == 'Adam'\n"
+            "assert tg.functional.relu is not None and tg.vae.MLPVAE and tg.gan.GANLoss\n"
+            "assert {'nn', 'optim', 'data', 'vae', 'gan'} <= set(dir(tg))\n"
+            "try:\n    tg.no_such_floor\nexcept AttributeError as e:\n    print(e)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    assert "no attribute 'no_such_floor'" in result.stdout
+
+
+def test_the_dcgan_example_trains_the_cli_default_recipe():
+    import importlib.util
+    from tinygen.runs.gan import DEFAULTS
+    spec = importlib.util.spec_from_file_location("dcgan_example",
+                                                  ROOT / "examples" / "dcgan_mnist.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    assert example.RECIPE == {k: DEFAULTS["images"][k] for k in example.RECIPE}
+    assert DEFAULTS["images"]["lr_final"] == 1.0 and DEFAULTS["images"]["lr_d_ratio"] == 1.0
+    assert not DEFAULTS["images"]["augment"] and DEFAULTS["images"]["real_label"] == 1.0
