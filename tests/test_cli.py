@@ -209,3 +209,28 @@ def test_the_dcgan_example_trains_the_cli_default_recipe():
     assert example.RECIPE == {k: DEFAULTS["images"][k] for k in example.RECIPE}
     assert DEFAULTS["images"]["lr_final"] == 1.0 and DEFAULTS["images"]["lr_d_ratio"] == 1.0
     assert not DEFAULTS["images"]["augment"] and DEFAULTS["images"]["real_label"] == 1.0
+
+
+@pytest.mark.parametrize("kind, extra", [("gan", []), ("vae", ["--model", "conv"])])
+def test_rgb_images_of_another_size_train_and_sample_in_colour(tmp_path, kind, extra):
+    x = np.random.default_rng(0).random((48, 3, 32, 32), dtype=np.float32)
+    np.save(tmp_path / "rgb.npy", x)
+    out = tmp_path / kind
+    assert main(["train", kind, "--dataset", str(tmp_path / "rgb.npy"), "--epochs", "1",
+                 "--batch-size", "16", "--out", str(out), *extra]) == 0
+    assert (out / "samples.png").is_file()
+    assert main(["sample", str(out), "-n", "5", "--out", str(tmp_path / "s.npy")]) == 0
+    s = np.load(tmp_path / "s.npy")
+    assert s.shape == (5, 3, 32, 32) and s.dtype == np.float32 and 0 <= s.min() <= s.max() <= 1
+    assert main(["sample", str(out), "-n", "12", "--out", str(tmp_path / "g.png")]) == 0
+    from PIL import Image
+    with Image.open(tmp_path / "g.png") as grid:
+        pixels = np.asarray(grid.convert("RGB"), dtype=np.int16)
+    assert (np.abs(pixels[..., 0] - pixels[..., 1]) > 10).any()   # colour, not grey
+
+
+def test_a_size_the_models_cannot_build_fails_before_writing(tmp_path, capsys):
+    np.save(tmp_path / "odd.npy", np.random.default_rng(0).random((8, 1, 9, 9), np.float32))
+    out = tmp_path / "never"
+    assert main(["train", "gan", "--dataset", str(tmp_path / "odd.npy"), "--out", str(out)]) == 1
+    assert "got 9x9; resize the images" in _one_error_line(capsys) and not out.exists()

@@ -230,3 +230,37 @@ def test_bad_gan_flags_fail_with_one_line_before_writing(tmp_path, capsys, argv,
     assert cli.main(["train", "gan", *argv, "--out", str(tmp_path / "run")]) == 1
     assert message in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("shape, grids", [
+    ((1, 28, 28), [(128, 7, 7), (64, 14, 14), (1, 28, 28)]),
+    ((3, 32, 32), [(256, 4, 4), (128, 8, 8), (64, 16, 16), (3, 32, 32)]),
+    ((3, 64, 64), [(512, 4, 4), (256, 8, 8), (128, 16, 16), (64, 32, 32), (3, 64, 64)]),
+])
+def test_dcgan_pair_is_built_from_the_image_shape(shape, grids):
+    G, D = build_models("dcgan", 8, shape=shape)
+    x = tg.tensor(np.random.default_rng(0).standard_normal((2, 8)).astype(np.float32))
+    seen = []
+    for layer in G.net:
+        x = layer(x)
+        if x.ndim == 4 and type(layer).__name__ in ("Unflatten", "ConvTranspose2d"):
+            seen.append(x.shape[1:])
+    assert seen == grids
+    assert D(x).shape == (2, 1)
+
+
+def test_the_28x28_dcgan_keeps_its_layers():
+    """The MNIST architecture and its measured results stay as they were: same layers, names."""
+    G, D = build_models("dcgan", 100)
+    assert [(k, v.shape) for k, v in G.state_dict().items() if "running" not in k][:4] == [
+        ("net.0.weight", (6272, 100)), ("net.0.bias", (6272,)), ("net.1.weight", (6272,)),
+        ("net.1.bias", (6272,))]
+    assert {k: v.shape for k, v in D.state_dict().items()} == {
+        "net.0.weight": (64, 1, 4, 4), "net.0.bias": (64,), "net.2.weight": (128, 64, 4, 4),
+        "net.2.bias": (128,), "net.5.weight": (1, 6272), "net.5.bias": (1,)}
+
+
+@pytest.mark.parametrize("shape", [(1, 9, 9), (3, 6, 6), (1, 130, 130)])
+def test_a_size_the_image_models_cannot_build_is_refused_naming_it(shape):
+    with pytest.raises(ValueError, match=f"got {shape[1]}x{shape[2]}; resize"):
+        build_models("dcgan", 8, shape=shape)

@@ -165,5 +165,5 @@ def test_conv_vae_maps_images_to_latents_and_back():
     before = [p.data.copy() for p in model.parameters()]
     vae.train_step(model, optim.Adam(model.parameters(), lr=1e-3), x)
     assert all(not np.array_equal(b, p.data) for b, p in zip(before, model.parameters()))
-    with pytest.raises(ValueError, match="divisible by 4"):
-        vae.ConvVAE((1, 10, 10))
+    with pytest.raises(ValueError, match="even height and width in 8..128, got 9x9"):
+        vae.ConvVAE((1, 9, 9))

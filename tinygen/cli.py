@@ -6,7 +6,7 @@ drivers; computes nothing itself.
     tinygen train vae [--dataset mnist-5k] [--model mlp|conv] [--latent 20] [--epochs 50] ...
     tinygen train gan [--dataset ring8] [--model mlp|dcgan] [--loss non_saturating] ...
     tinygen eval DIR [--iw-samples K] [--json]
-    tinygen sample DIR -n N --out FILE.npy [--seed S]
+    tinygen sample DIR -n N --out FILE.npy|FILE.png [--seed S]
 
 `train KIND` runs runs.train(runs.DRIVERS[KIND], args); `eval` and `sample` find the driver
 from the "kind" in the run's config.json. Each driver (runs/vae.py, runs/gan.py) adds its own
@@ -59,10 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--json", action="store_true")
 
-    sa = commands.add_parser("sample", help="write N generated samples to a .npy file")
+    sa = commands.add_parser("sample", help="write N generated samples to .npy (or a .png grid)")
     sa.add_argument("run_dir")
     sa.add_argument("-n", type=positive_int, required=True, help="number of samples")
-    sa.add_argument("--out", required=True, help="output .npy file")
+    sa.add_argument("--out", required=True,
+                    help="output .npy file: float32 (N, C, H, W) in [0, 1] or points (N, 2); "
+                         "or .png: an image grid")
     sa.add_argument("--seed", type=int, default=0)
     return parser
 
@@ -89,13 +91,23 @@ def _eval(args) -> None:
 
 
 def _sample(args) -> None:
-    if not args.out.endswith(".npy"):
-        raise ValueError(f"--out must name a .npy file, got {args.out!r}")
+    if not args.out.endswith((".npy", ".png")):
+        raise ValueError(f"--out must name a .npy file (the samples) or a .png file (a grid "
+                         f"of them), got {args.out!r}")
     parent = os.path.dirname(os.path.abspath(args.out))
     if not os.path.isdir(parent):
         raise ValueError(f"--out {args.out!r}: directory {parent!r} does not exist")
     samples = _driver(args.run_dir).sample(args.run_dir, args.n, args.seed)
     assert samples.dtype == np.float32 and len(samples) == args.n, (samples.dtype, samples.shape)
+    if args.out.endswith(".png"):
+        if samples.ndim != 4:
+            raise ValueError(f"--out {args.out!r}: a .png grid is for image runs; this run "
+                             f"makes points {samples.shape[1:]}, save them as .npy")
+        # imported here, not at the top: matplotlib adds ~0.2 s to every CLI start
+        from tinygen.plots import save_image_grid
+        save_image_grid(samples, args.out, ncol=min(args.n, 8))
+        print(f"wrote a grid of {args.n} samples {samples.shape[1:]} to {args.out}")
+        return
     with io.atomic_write(args.out) as f:
         np.save(f, samples, allow_pickle=False)
     print(f"wrote {args.n} samples {samples.shape} to {args.out}")

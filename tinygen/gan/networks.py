@@ -1,6 +1,6 @@
-"""The GAN networks: an MLP pair for 2D points and the DCGAN pair for 28x28 images.
+"""The GAN networks: an MLP pair for 2D points and the DCGAN pair for images of any size.
 
-Place in the tower: gan/ (imports tinygen.nn and tinygen.nn.init only). The training step that
+Place in the tower: gan/ (imports tinygen.nn only). The training step that
 plays them against each other is in gan/objective.py.
 
 Both discriminators output one logit per example, D_logit(x): (N, 1); the probability that x is
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from tinygen import nn
 from tinygen.nn import init
+from tinygen.nn.stages import conv_stages
 
 
 class MLPGenerator(nn.Module):
@@ -46,41 +47,59 @@ class MLPDiscriminator(nn.Module):
 
 
 class DCGANGenerator(nn.Module):
-    """DCGAN generator for 28x28 (Radford et al. 2016, sized for MNIST):
+    """DCGAN generator (Radford et al. 2016) for images of any `image_shape` (C, H, W) that
+    conv_stages accepts: k stride-2 stages up from an H0 x W0 grid, channels halving per stage
+    from width * 2^(k-1) to width, then a last stage to C channels and tanh.
 
-    z (N, latent) -> Linear -> BN -> ReLU -> (N, 128, 7, 7)
-      -> ConvT 128->64, k4 s2 p1 -> BN -> ReLU -> (N, 64, 14, 14)
-      -> ConvT 64->channels, k4 s2 p1 -> tanh -> (N, channels, 28, 28) in [-1, 1]
+    z (N, latent) -> Linear -> BN -> ReLU -> (N, width*2^(k-1), H0, W0)
+      -> [ConvT c->c/2, k4 s2 p1 -> BN -> ReLU] x (k - 1)
+      -> ConvT width->C, k4 s2 p1 -> tanh -> (N, C, H, W) in [-1, 1]
+
+        (1, 28, 28): 128x7x7 -> 64x14x14 -> 1x28x28            (sized for MNIST)
+        (3, 32, 32): 256x4x4 -> 128x8x8 -> 64x16x16 -> 3x32x32  (Radford et al.'s 32x32 net)
+        (3, 64, 64): 512x4x4 -> 256x8x8 -> 128x16x16 -> 64x32x32 -> 3x64x64
     """
 
-    def __init__(self, latent_dim: int = 100, channels: int = 1, width: int = 64):
+    def __init__(self, latent_dim: int = 100, channels: int = 1, width: int = 64,
+                 image_shape=None):
         super().__init__()
-        self.latent_dim = latent_dim
-        self.net = nn.Sequential(
-            nn.Linear(latent_dim, 2 * width * 7 * 7), nn.BatchNorm1d(2 * width * 7 * 7),
-            nn.ReLU(), nn.Unflatten(1, (2 * width, 7, 7)),
-            nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1),
-            nn.BatchNorm2d(width), nn.ReLU(),
-            nn.ConvTranspose2d(width, channels, 4, stride=2, padding=1), nn.Tanh())
+        image_shape = tuple(image_shape or (channels, 28, 28))
+        stages, h0, w0 = conv_stages(image_shape)
+        self.latent_dim, c = latent_dim, width * 2 ** (stages - 1)
+        layers = [nn.Linear(latent_dim, c * h0 * w0), nn.BatchNorm1d(c * h0 * w0), nn.ReLU(),
+                  nn.Unflatten(1, (c, h0, w0))]
+        for _ in range(stages - 1):
+            layers += [nn.ConvTranspose2d(c, c // 2, 4, stride=2, padding=1),
+                       nn.BatchNorm2d(c // 2), nn.ReLU()]
+            c //= 2
+        layers += [nn.ConvTranspose2d(c, image_shape[0], 4, stride=2, padding=1), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
 
     def forward(self, z):
         return self.net(z)
 
 
 class DCGANDiscriminator(nn.Module):
-    """DCGAN discriminator for 28x28 (no batch norm, so R1 and the per-example gradient
-    penalties see each example on its own):
+    """DCGAN discriminator, the generator's mirror (no batch norm, so R1 and the per-example
+    gradient penalties see each example on its own):
 
-    x (N, channels, 28, 28) -> Conv k4 s2 p1 -> LeakyReLU 0.2 -> (N, 64, 14, 14)
-      -> Conv k4 s2 p1 -> LeakyReLU 0.2 -> (N, 128, 7, 7) -> Flatten -> Linear -> logits (N, 1)
+    x (N, C, H, W) -> Conv C->width, k4 s2 p1 -> LeakyReLU 0.2
+      -> [Conv c->2c, k4 s2 p1 -> LeakyReLU 0.2] x (k - 1) -> (N, width*2^(k-1), H0, W0)
+      -> Flatten -> Linear -> logits (N, 1)
+
+        (1, 28, 28): 64x14x14 -> 128x7x7 -> 1;   (3, 32, 32): 64x16x16 -> 128x8x8 -> 256x4x4 -> 1
     """
 
-    def __init__(self, channels: int = 1, width: int = 64):
+    def __init__(self, channels: int = 1, width: int = 64, image_shape=None):
         super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(channels, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
-            nn.Conv2d(width, 2 * width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
-            nn.Flatten(), nn.Linear(2 * width * 7 * 7, 1))
+        image_shape = tuple(image_shape or (channels, 28, 28))
+        stages, h0, w0 = conv_stages(image_shape)
+        layers, c = [nn.Conv2d(image_shape[0], width, 4, stride=2, padding=1),
+                     nn.LeakyReLU(0.2)], width
+        for _ in range(stages - 1):
+            layers += [nn.Conv2d(c, 2 * c, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
+            c *= 2
+        self.net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(c * h0 * w0, 1))
 
     def forward(self, x):
         return self.net(x)
@@ -101,11 +120,16 @@ def dcgan_init_(module: nn.Module) -> nn.Module:
     return module
 
 
-def build_models(model: str, latent_dim: int, hidden: int = 256, channels: int = 1):
-    """Step 1 of the GAN recipe: randomly initialise G and D (from tg.random) -> (G, D)."""
+def build_models(model: str, latent_dim: int, hidden: int = 256, shape=None):
+    """Step 1 of the GAN recipe: randomly initialise G and D (from tg.random) -> (G, D).
+
+    shape: one example's shape: (2,) for 2D points (the MLP's default), (C, H, W) for images
+    (the DCGAN's default (1, 28, 28); see conv_stages for the sizes it builds)."""
+    shape = tuple(shape or ((2,) if model == "mlp" else (1, 28, 28)))
     if model == "mlp":
-        return (MLPGenerator(latent_dim, hidden), MLPDiscriminator(2, hidden))
+        return (MLPGenerator(latent_dim, hidden, out_dim=shape[0]),
+                MLPDiscriminator(shape[0], hidden))
     if model == "dcgan":
-        return (dcgan_init_(DCGANGenerator(latent_dim, channels)),
-                dcgan_init_(DCGANDiscriminator(channels)))
+        return (dcgan_init_(DCGANGenerator(latent_dim, image_shape=shape)),
+                dcgan_init_(DCGANDiscriminator(image_shape=shape)))
     raise ValueError(f"unknown GAN model {model!r}; expected 'mlp' or 'dcgan'")

@@ -25,6 +25,7 @@ from tinygen.gan import (LOSSES, GANLoss, build_models, diff_augment, recalibrat
                          train_step, update_ema)
 from tinygen.metrics.classifier import classifier_metrics
 from tinygen.metrics.modes import mode_metrics
+from tinygen.nn.stages import conv_stages
 from tinygen.runs.directory import check_finite, read_metrics
 from tinygen.runs.flags import positive_int
 from tinygen.runs.loop import restore
@@ -98,6 +99,8 @@ def make_config(flags: dict, data) -> dict:
         raise ValueError(f"--model {config['model']} does not fit {dataset!r} "
                          f"({data.kind}); use --model {DEFAULTS[data.kind]['model']}")
     _check_ranges(config)
+    if config["model"] == "dcgan":
+        conv_stages(config["shape"])   # a size it cannot build fails here, before writing
     return config
 
 
@@ -146,10 +149,9 @@ class Trainer:
 
     def __init__(self, cfg: dict):
         self.cfg = cfg
-        channels = cfg["shape"][0] if cfg["data_kind"] == "images" else 1
         # Step 1: randomly initialize the weights of the generator and the discriminator.
-        self.G, self.D = build_models(cfg["model"], cfg["latent"], cfg["hidden"], channels)
-        self.G_ema = build_models(cfg["model"], cfg["latent"], cfg["hidden"], channels)[0]
+        self.G, self.D = build_models(cfg["model"], cfg["latent"], cfg["hidden"], cfg["shape"])
+        self.G_ema = build_models(cfg["model"], cfg["latent"], cfg["hidden"], cfg["shape"])[0]
         self.G_ema.load_state_dict(self.G.state_dict())
         betas = (cfg["beta1"], cfg["beta2"])
         self.opt_G = optim.Adam(self.G.parameters(), lr=cfg["lr"], betas=betas)
