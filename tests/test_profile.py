@@ -1,4 +1,4 @@
-"""tg.profile(): per-op forward/backward times, per-kernel calls, and a hook that is off by default."""
+"""tg.profile(): time per op and pass, calls per kernel, an engine hook off by default."""
 import importlib
 
 import numpy as np

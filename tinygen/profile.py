@@ -11,13 +11,13 @@
     MatMul            forward         4       0.98    19.4 %
     ...
 
-Floor 5 of the tower, beside viz.py: above tensor.py and function.py, below nn/. Imports the
-standard library (time), tinygen.tensor (the engine's hook) and tinygen.kernels (to time the
-kernels' front ends). The engine never imports this file. It exposes one hook instead,
-`tinygen.tensor._profile_hook`, which is None unless a profile is on: then an op pays one
-`is None` test per forward and per backward and nothing else (measured at 5-7 ns, 0.3 % of
-the ~2.7 us that `apply` of a tiny op costs: benchmarks/profile_overhead.py). While a profile is
-on, the engine calls hook(op_class, "forward" | "backward") and runs the method it returns:
+Floor 5 of the tower, beside functional, gradcheck and viz: above tensor.py and function.py,
+below nn/. Imports the standard library (importlib, time), tinygen.tensor (the engine's hook)
+and tinygen.kernels (to time the kernels' front ends). The engine never imports this file; it
+exposes one hook instead, `tinygen.tensor._profile_hook`, which is None unless a profile is on.
+Off, an op pays one `is None` test per forward and per backward and nothing else (measured at
+5-7 ns, 0.3 % of the ~2.7 us that `apply` of a tiny op costs: benchmarks/profile_overhead.py).
+On, the engine calls hook(op_class, "forward" | "backward") and runs the method it returns:
 the op's own method wrapped in a timer (about +0.6 us per op).
 
 What a row counts:
@@ -28,8 +28,8 @@ What a row counts:
 - ops the engine applies itself (the Sum and Reshape that undo broadcasting, the Add that
   accumulates `.grad`) are rows of their own: they run outside any op's backward;
 - "outside op methods" is the rest of the block's wall time: the engine between ops (apply's
-  dtype checks, the topological sort, unbroadcasting and accumulating gradients), Python code
-  of the model, the optimizer, data loading.
+  dtype checks and Tensor making, the topological sort, the gradients' bookkeeping), Python
+  code of the model, the optimizer, data loading.
 - kernels: every call of a tinygen.kernels front end (unfold, fold, sigmoid, adam_update, ...),
   timed by swapping the names in the tinygen.kernels namespace for timed wrappers while the
   profile is on (the ops call them as `kernels.unfold(...)`). Their time is already inside the
@@ -174,8 +174,8 @@ class Profile:
                      f"model code, optimizer; wall {self.wall * 1e3:.3f} ms)")
         if self.kernels:
             lines.append("")
-            lines.append(f"{'kernel (inside the ops above)':<34}{'calls':>7}{'total ms':>12}"
-                         f"{'% wall':>9}")
+            lines.append(f"{'kernel (within the rows above)':<34}{'calls':>7}"
+                         f"{'total ms':>12}{'% wall':>9}")
             wall = self.wall or 1.0
             for name, s in sorted(self.kernels.items(), key=lambda kv: -kv[1].seconds):
                 lines.append(f"{name:<34}{s.calls:>7}{s.seconds * 1e3:>12.3f}"
