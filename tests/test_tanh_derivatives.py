@@ -49,7 +49,6 @@ def test_tanh_derivatives_match_the_exact_formulas_in_float64(script):
 
 
 def test_the_figure_is_written(script, tmp_path):
-    pytest.importorskip("matplotlib")
     path = script.make_figure(str(tmp_path / "tanh.png"), order=4)
     with open(path, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"

@@ -11,7 +11,7 @@ from tinygen.function import Function
 from tinygen.gradcheck import gradcheck, gradgradcheck
 from tinygen.ops import concatenate, stack
 from tinygen.ops.elementwise import Maximum as _Maximum, Minimum as _Minimum, Where as _Where
-from tinygen.profile import profile  # tg.profile() (the module: `from tinygen.profile import Profile`)
+from tinygen.profile import profile  # tg.profile(); binds over the submodule name (see profile.py)
 
 __version__ = "0.1.0"
 

@@ -38,6 +38,9 @@ What a row counts:
 
 Profiles nest (each records everything inside it) and every exit, also by an exception,
 restores the hook and the kernel names that were there before.
+
+A name to know: `import tinygen` binds `tinygen.profile` to the function `profile` below, over
+this submodule's name; reach the classes with `from tinygen.profile import Profile, Stat`.
 """
 from __future__ import annotations
 

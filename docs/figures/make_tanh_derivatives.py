@@ -17,9 +17,13 @@ are checked against these curves in tests/test_tanh_derivatives.py (float64).
 """
 import os
 
+import matplotlib
 import numpy as np
 
 import tinygen as tg
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only backend)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -43,10 +47,6 @@ TITLES = ["t = tanh x", "1st: 1 - t²", "2nd: -2t (1 - t²)", "3rd: -2 (1 - t²)
 
 def make_figure(path, order=7):
     """One panel per derivative (each on its own scale: the 6th reaches +-50), 0th to `order`."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     x = np.linspace(-4, 4, 801)
     columns = 4
     rows = -(-(order + 1) // columns)
