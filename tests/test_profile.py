@@ -9,6 +9,8 @@ from tinygen import functional as F
 from tinygen import kernels, nn
 from tinygen.profile import Profile
 
+from test_viz import tinygen_imports  # noqa: I100  (a helper of the tests next door)
+
 engine = importlib.import_module("tinygen.tensor")  # the module (tg.tensor is the function)
 
 
@@ -138,3 +140,8 @@ def test_off_means_the_engine_calls_the_methods_directly(mlp, monkeypatch):
     calls.clear()
     _mlp_step(*mlp)
     assert calls == []  # ...and with it None nothing else is called
+
+
+def test_profile_imports_only_the_engine_and_the_kernels():
+    path = importlib.import_module("tinygen.profile").__file__
+    assert tinygen_imports(path) == {"tinygen.kernels"}   # + tinygen.tensor by import_module

@@ -1,4 +1,6 @@
 """tinygen.viz: the DOT text of small graphs (no Graphviz needed), module boxes, and draw()."""
+import ast
+import pathlib
 import re
 import shutil
 
@@ -200,3 +202,22 @@ def test_draw_without_graphviz_says_how_to_install_it_in_one_line(tmp_path, monk
 def test_draw_rejects_an_unknown_format(tmp_path):
     with pytest.raises(ValueError, match=r"\.svg, \.png or \.pdf"):
         viz.draw(tg.tensor([1.0]), tmp_path / "g.jpg")
+
+
+def tinygen_imports(path):
+    """The tinygen modules a file imports, function-local imports included."""
+    found = set()
+    for node in ast.walk(ast.parse(pathlib.Path(path).read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("tinygen")}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tinygen"):
+            found |= {f"{node.module}.{a.name}" if node.module == "tinygen" else node.module
+                      for a in node.names}
+    return found
+
+
+def test_viz_sits_on_the_tensor_floor_and_the_engine_does_not_import_it():
+    assert tinygen_imports(viz.__file__) == {"tinygen.tensor"}
+    for engine_file in ("tensor.py", "function.py"):
+        imports = tinygen_imports(pathlib.Path(viz.__file__).parent / engine_file)
+        assert not any(name.startswith(("tinygen.viz", "tinygen.profile")) for name in imports)

@@ -183,7 +183,7 @@ def _box_label(call, leaves, names, show_grad):
     lines = [f"{call.name or 'model'}: {call.kind}", out]
     for t in leaves:
         if t.requires_grad:
-            name = names.get(id(t), "")
+            name = names.get(id(t), "param")
             name = name[len(call.name) + 1:] if call.name and name.startswith(call.name + ".") \
                 else name
             grad = f", grad {_shape(t.grad)}" if show_grad and t.grad is not None else ""
