@@ -6,6 +6,8 @@ import shutil
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tinygen as tg
 from tinygen import nn, viz
@@ -88,6 +90,33 @@ def test_a_leaf_alone_is_one_node():
 def test_to_dot_needs_a_tensor():
     with pytest.raises(TypeError, match="Tensor"):
         viz.to_dot([1.0])
+
+
+UNARY = [lambda t: t.exp(), lambda t: t.tanh(), lambda t: -t, lambda t: t * 2]
+BINARY = [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a - b]
+
+
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 99), st.integers(0, 99)),
+                min_size=1, max_size=12))
+def test_random_graphs_have_one_node_per_tensor_and_one_edge_per_input(steps):
+    """Build an expression step by step from two leaves; count what to_dot must draw."""
+    pool = [tg.tensor([0.5, -1.0], requires_grad=True), tg.tensor([2.0, 0.25], requires_grad=True)]
+    for kind, i, j in steps:
+        a, b = pool[i % len(pool)], pool[j % len(pool)]
+        pool.append(UNARY[kind](a) if kind < len(UNARY) else BINARY[kind - len(UNARY)](a, b))
+    out = pool[-1]
+    tensors, stack = {}, [out]
+    while stack:                                  # every tensor behind out, constants included
+        t = stack.pop()
+        if id(t) not in tensors:
+            tensors[id(t)] = t
+            stack.extend(t._ctx.inputs if t._ctx is not None else ())
+    nodes, edges = parse(viz.to_dot(out))
+    assert len(nodes) == len(tensors)
+    assert len(edges) == sum(len(t._ctx.inputs) for t in tensors.values() if t._ctx is not None)
+    ops = [t._ctx.fn.__name__ for t in tensors.values() if t._ctx is not None]
+    assert sorted(v.split("\\n")[0] for v in nodes.values() if "\\n" in v and
+                  not v.startswith("(")) == sorted(ops)
 
 
 # -- module boxes ---------------------------------------------------------------------------
