@@ -228,9 +228,11 @@ def test_draw_without_graphviz_says_how_to_install_it_in_one_line(tmp_path, monk
     assert list(tmp_path.iterdir()) == []
 
 
-def test_draw_rejects_an_unknown_format(tmp_path):
+def test_draw_rejects_an_unknown_format_and_a_missing_folder(tmp_path):
     with pytest.raises(ValueError, match=r"\.svg, \.png or \.pdf"):
         viz.draw(tg.tensor([1.0]), tmp_path / "g.jpg")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        viz.draw(tg.tensor([1.0]), tmp_path / "no" / "g.svg")
 
 
 def tinygen_imports(path):

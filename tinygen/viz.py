@@ -271,16 +271,18 @@ def draw(output, path, dpi=150, **options) -> str:
     fmt = os.path.splitext(str(path))[1].lstrip(".").lower()
     if fmt not in ("svg", "png", "pdf"):
         raise ValueError(f"draw: {path!r} should end in .svg, .png or .pdf")
+    text = to_dot(output, **options)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"draw: the folder {folder} does not exist")
     program = shutil.which("dot")
     if program is None:
         raise GraphvizNotFound(INSTALL_HINT)
     command = [program, f"-T{fmt}"] + ([f"-Gdpi={dpi}"] if fmt == "png" else [])
-    result = subprocess.run(command, input=to_dot(output, **options).encode(),
-                            capture_output=True, check=False)
+    result = subprocess.run(command, input=text.encode(), capture_output=True, check=False)
     if result.returncode != 0:
         message = result.stderr.decode(errors="replace").strip().splitlines()
         raise RuntimeError(f"draw: dot failed: {message[0] if message else result.returncode}")
-    folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".draw-", suffix=f".{fmt}")
     umask = os.umask(0)
     os.umask(umask)
