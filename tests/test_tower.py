@@ -23,7 +23,8 @@ FLOORS = [
     ["tinygen.function"],
     ["tinygen.ops"],
     ["tinygen.functional"],
-    ["tinygen.gradcheck", "tinygen.testing", "tinygen"],   # `tinygen`: the package's __init__
+    ["tinygen.gradcheck", "tinygen.testing", "tinygen.viz", "tinygen.profile",
+     "tinygen"],                                         # `tinygen`: the package's __init__
     ["tinygen.nn"],
     ["tinygen.optim"],
     ["tinygen.io"],
@@ -37,7 +38,7 @@ FLOORS = [
 ]
 ALLOWED = {("tinygen.tensor", "tinygen.ops")}   # the engine's tie, see the module docstring
 LAZY = {"functional", "nn", "optim", "io", "checkpoint", "data", "vae", "gan", "metrics",
-        "plots", "runs", "testing", "kernels"}
+        "plots", "runs", "testing", "kernels", "viz"}
 
 
 def module_name(path: Path, package_dir: Path) -> str:

@@ -2,8 +2,8 @@
 
 Read the source bottom-up, in the order of the README's "Reading the source" (the same tower
 that tests/test_tower.py checks): kernels/ -> random.py -> tensor.py -> function.py -> ops/ ->
-functional.py -> gradcheck.py, testing.py -> nn/ -> optim.py -> io.py -> checkpoint.py ->
-data/ -> vae/, gan/ -> metrics/ -> plots/ -> runs/ -> cli.py.
+functional.py -> gradcheck.py, testing.py, viz.py, profile.py -> nn/ -> optim.py -> io.py ->
+checkpoint.py -> data/ -> vae/, gan/ -> metrics/ -> plots/ -> runs/ -> cli.py.
 
 `import tinygen as tg` loads the engine (Tensor, grad, no_grad, Function, gradcheck); the other
 floors are attributes loaded on first use, as in PyTorch: `tg.nn.Linear`, `tg.optim.Adam`,
@@ -20,13 +20,14 @@ from tinygen.gradcheck import gradcheck, gradgradcheck
 from tinygen.ops import concatenate, stack
 from tinygen.ops.elementwise import Maximum as _Maximum, Minimum as _Minimum, Where as _Where
 from tinygen import random
+from tinygen.profile import profile  # tg.profile(); binds over the submodule name (see profile.py)
 
 __version__ = "0.1.0"
 
 # Floors loaded on first attribute access (tg.nn, tg.vae, ...); listed here so a reader (and
 # dir(tg)) sees them. checkpoint, metrics, plots and runs are modules too: import them by name.
 _LAZY = ("functional", "nn", "optim", "io", "checkpoint", "data", "vae", "gan", "metrics",
-         "plots", "runs", "testing", "kernels")
+         "plots", "runs", "testing", "kernels", "viz")
 
 
 def __getattr__(name):

@@ -80,7 +80,9 @@ class Function:
         inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
         inputs = _common_float_dtype(cls, inputs)
         ctx = Context()
-        out = Tensor(cls.forward(ctx, *(x.data for x in inputs), **params))
+        hook = _tensor._profile_hook  # [profile hook] None unless tinygen.profile is on
+        forward = cls.forward if hook is None else hook(cls, "forward")
+        out = Tensor(forward(ctx, *(x.data for x in inputs), **params))
         if _tensor._grad_enabled and any(x.requires_grad for x in inputs):
             out.requires_grad = True
             out._ctx = ctx

@@ -280,6 +280,11 @@ def _unbroadcast(grad: Tensor, shape: tuple) -> Tensor:
     return summed.reshape(shape) if lead else summed
 
 
+# [profile hook] tinygen.profile sets this while it is on, else it stays None and every op pays
+# one `is None` test. hook(op_class, "forward" | "backward") -> that method, wrapped in a timer.
+_profile_hook = None
+
+
 def _backpropagate(outputs, grad_outputs, create_graph, wanted=None):
     """Run the chain rule from `outputs` back through the graph.
 
@@ -323,7 +328,9 @@ def _backpropagate(outputs, grad_outputs, create_graph, wanted=None):
             if ctx is None:
                 continue
             ctx.needs_input_grad = tuple(id(x) in needed for x in ctx.inputs)
-            input_grads = ctx.fn.backward(ctx, g)
+            hook = _profile_hook  # [profile hook] None unless tinygen.profile is on
+            backward = ctx.fn.backward if hook is None else hook(ctx.fn, "backward")
+            input_grads = backward(ctx, g)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
             for x, gx, need in zip(ctx.inputs, input_grads, ctx.needs_input_grad):
