@@ -32,6 +32,9 @@ def test_a_second_load_of_an_unchanged_folder_decodes_nothing(tmp_path, private_
     root = flat_folder(tmp_path / "f", 10)
     first = load(root, image_size=8, channels=3)
     assert len(count_opens) == 10 + 9   # the survey opens all, the decode the train split
+    (entry,) = private_cache.glob("*.npz")
+    assert first.notes == [f"{root}: 9 decoded images kept (0.0 MiB) in the cache {entry}, "
+                           "for the next load"]
     count_opens.clear()
     second = load(root, image_size=8, channels=3)
     assert count_opens == []

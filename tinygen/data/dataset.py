@@ -200,9 +200,13 @@ def _load_folder(root: Path, split: str, image_size, channels, test_fraction: fl
     else:
         x, y, decode_notes = _decode_split(listing, chosen, image_size, channels, skip_bad,
                                            progress)
-        if cache and (why := write_cache(key, x, y, listing.classes, decode_notes)):
+        why = write_cache(key, x, y, listing.classes, decode_notes) if cache else None
+        if cache and why:
             notes.append(f"{root}: could not write the folder cache ({why}); the next load "
                          "decodes again")
+        elif cache:
+            notes.append(f"{root}: {len(x)} decoded images kept ({x.nbytes / 2**20:.1f} MiB) "
+                         f"in the cache {cache_dir() / key}.npz, for the next load")
     return Dataset(x, y, "images", root.resolve().name, listing.classes, split_rule=rule,
                    notes=notes + decode_notes)
 
