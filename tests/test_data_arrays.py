@@ -2,9 +2,13 @@
 split, image_size and channels, and the faults each named in one line."""
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from PIL import Image
 
 from tinygen.data import DataError, load_dataset
+from tinygen.data.pixels import composite_on_black, rgb_to_grey
 from tinygen.data.split import held_out
 
 # ---------------------------------------------------------------- user arrays
@@ -134,3 +138,28 @@ def test_load_dataset_mnist5k_resized_to_rgb():
     np.testing.assert_array_equal(ds.x[:, 0], ds.x[:, 2])
     with pytest.raises(DataError, match="ring8: holds 2D points; image_size"):
         load_dataset("ring8", image_size=32)
+
+
+@given(n=st.integers(2, 400), fraction=st.floats(0.01, 0.99), seed=st.integers(0, 2**32 - 1))
+def test_held_out_is_a_seeded_partition_of_the_stated_size(n, fraction, seed):
+    train, test = held_out(n, fraction, seed, "")
+    assert sorted(np.concatenate([train, test]).tolist()) == list(range(n))
+    assert len(test) == min(max(1, round(fraction * n)), n - 1)
+    assert np.all(np.diff(train) > 0) and np.all(np.diff(test) > 0)
+    np.testing.assert_array_equal(held_out(n, fraction, seed, "")[1], test)
+
+
+@given(hnp.arrays(np.uint8, (3, 3, 4, 5)))
+def test_rgb_to_grey_is_pillows_luma(x):
+    grey = rgb_to_grey(x)
+    assert grey.shape == (3, 1, 4, 5) and grey.dtype == np.uint8
+    for image, got in zip(x, grey):
+        reference = Image.fromarray(np.ascontiguousarray(image.transpose(1, 2, 0))).convert("L")
+        np.testing.assert_array_equal(got[0], np.asarray(reference))
+
+
+@given(hnp.arrays(np.uint8, (2, 4, 3, 3)))
+def test_composite_on_black_rounds_colour_times_alpha(x):
+    expected = np.rint(x[:, :3].astype(np.float64) * x[:, 3:] / 255)  # never a tie: 255 is odd
+    np.testing.assert_array_equal(composite_on_black(x), expected)
+    np.testing.assert_array_equal(composite_on_black(x[:, [0, 3]]), expected[:, :1])
