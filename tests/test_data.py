@@ -1,4 +1,7 @@
-"""tinygen.data: IDX reader, MNIST loaders (no network), toy mixtures, user arrays, batches."""
+"""tinygen.data: IDX reader, MNIST loaders (no network), toy mixtures, the front door, batches.
+
+A user's arrays: test_data_arrays.py; folders of image files: test_data_folder.py and
+test_data_cache.py."""
 import gzip
 import hashlib
 import itertools
@@ -9,8 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from tinygen.data import (DATASET_NAMES, GRID25, RING8, DataError, Dataset, iterate_batches,
-                          load_dataset, load_mnist, load_mnist5k, read_idx, write_idx)
+from tinygen.data import (DATASET_NAMES, GRID25, RING8, DataError, Dataset, as_float,
+                          iterate_batches, load_dataset, load_mnist, load_mnist5k, read_idx,
+                          write_idx)
 from tinygen.data import mnist as mnist_module
 
 REAL_FETCH = mnist_module.fetch_url
@@ -282,95 +286,23 @@ def test_mixture_sampling_is_driven_by_the_seed_only():
         RING8.centres[0, 0] = 5.0
 
 
-# ---------------------------------------------------------------- user arrays
-
-def test_user_npy_images_uint8_become_nchw_float_in_unit_range(tmp_path):
-    images = np.random.default_rng(0).integers(0, 256, (6, 5, 4), dtype=np.uint8)
-    np.save(tmp_path / "faces.npy", images)
-    ds = load_dataset(tmp_path / "faces.npy")
-    assert (ds.kind, ds.name, ds.y) == ("images", "faces", None)
-    assert ds.x.dtype == np.float32 and ds.x.shape == (6, 1, 5, 4)
-    np.testing.assert_allclose(ds.x[:, 0] * 255, images, atol=1e-4)
-
-
-def test_user_npz_images_with_labels(tmp_path):
-    x = np.random.default_rng(1).random((4, 3, 8, 8))
-    np.savez(tmp_path / "rgb.npz", images=x, labels=np.array([0, 1, 2, 1], np.uint8))
-    ds = load_dataset(str(tmp_path / "rgb.npz"), split="test")
-    assert ds.x.shape == (4, 3, 8, 8) and ds.x.dtype == np.float32
-    assert ds.y.dtype == np.int64 and ds.y.tolist() == [0, 1, 2, 1]
-    np.testing.assert_allclose(ds.x, x, rtol=1e-6)
-
-
-@pytest.mark.parametrize("save", [
-    lambda p, x: np.save(p.with_suffix(".npy"), x),
-    lambda p, x: np.savez(p.with_suffix(".npz"), anything=x),
-    lambda p, x: np.savez(p.with_suffix(".npz"), points=x, y=np.arange(len(x))),
-])
-def test_user_points(tmp_path, save):
-    x = np.random.default_rng(2).normal(size=(9, 2))
-    save(tmp_path / "pts", x)
-    path = next(tmp_path.iterdir())
-    ds = load_dataset(path)
-    assert ds.kind == "points" and ds.x.dtype == np.float32 and ds.x.shape == (9, 2)
-    np.testing.assert_allclose(ds.x, x, rtol=1e-6)
-
-
-BAD_ARRAYS = {
-    "1d": ({"x": np.zeros(5)}, r"shape \(5,\).*neither"),
-    "three columns": ({"x": np.zeros((5, 3))}, r"shape \(5, 3\)"),
-    "channels last": ({"x": np.zeros((5, 8, 8, 3))}, "channels last"),
-    "out of range": ({"x": np.full((2, 4, 4), 1.5)}, r"\[0, 1\].*1.5"),
-    "nan image": ({"x": np.full((2, 4, 4), np.nan)}, "images contain NaN"),
-    "int32 images": ({"x": np.zeros((2, 4, 4), np.int32)}, "uint8 or float.*int32"),
-    "bool points": ({"x": np.zeros((3, 2), bool)}, "real numbers.*bool"),
-    "inf points": ({"x": np.full((3, 2), np.inf)}, "NaN or inf"),
-    "empty": ({"x": np.zeros((0, 2))}, "no data"),
-    "label length": ({"x": np.zeros((3, 2)), "y": np.zeros(4, int)}, r"\(3,\).*\(4,\)"),
-    "float labels": ({"x": np.zeros((3, 2)), "labels": np.zeros(3)}, "integers.*float64"),
-    "unknown key": ({"X": np.zeros((3, 2)), "y": np.zeros(3, int)}, r"\['X', 'y'\]"),
-    "two data keys": ({"x": np.zeros((3, 2)), "points": np.zeros((3, 2))}, "several data"),
-    "no data key": ({"y": np.zeros(3, int), "labels": np.zeros(3, int)}, "no data array"),
-    "object": ({"x": np.array([None, 1], dtype=object), "y": np.zeros(2)}, "pickled"),
-}
-
-
-@pytest.mark.parametrize("fault", BAD_ARRAYS)
-def test_bad_user_arrays_name_file_and_fault(tmp_path, fault):
-    arrays, message = BAD_ARRAYS[fault]
-    np.savez(tmp_path / "mine.npz", **arrays)
-    with pytest.raises(DataError, match=f"mine.npz.*{message}"):
-        load_dataset(tmp_path / "mine.npz")
-
-
-@pytest.mark.parametrize("content, suffix, message", [
-    (b"just text", ".npy", "not a .npy file"),
-    (b"just text", ".npz", "not an .npz"),
-    (b"a,b\n1,2\n", ".csv", "expected a .npy or .npz"),
-])
-def test_non_array_files_are_refused(tmp_path, content, suffix, message):
-    path = (tmp_path / "mine").with_suffix(suffix)
-    path.write_bytes(content)
-    with pytest.raises(DataError, match=f"mine{suffix}.*{message}"):
-        load_dataset(path)
-
-
-def test_pickled_npy_is_refused(tmp_path):
-    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    with pytest.raises(DataError, match="obj.npy.*pickled"):
-        load_dataset(tmp_path / "obj.npy")
-
-
 # ---------------------------------------------------------------- the front door
 
-def test_load_dataset_mnist5k_is_scaled_nchw():
+def test_load_dataset_mnist5k_is_uint8_nchw_and_scales_per_batch():
     ds = load_dataset("mnist-5k", split="test")
     images, labels = load_mnist5k("test")
     assert (ds.kind, ds.name, len(ds)) == ("images", "mnist-5k", 1000)
-    assert ds.x.shape == (1000, 1, 28, 28) and ds.x.dtype == np.float32
-    assert ds.y.dtype == np.int64
+    assert ds.x.shape == (1000, 1, 28, 28) and ds.x.dtype == np.uint8
+    assert ds.y.dtype == np.int64 and ds.classes == [str(d) for d in range(10)]
     np.testing.assert_array_equal(ds.y, labels)
-    np.testing.assert_allclose(ds.x[:, 0], images / 255.0, atol=1e-6)
+    np.testing.assert_array_equal(ds.x[:, 0], images)
+    old = images[:, None].astype(np.float32)
+    old /= np.float32(255)       # what load_dataset returned before: the same bits, per batch
+    np.testing.assert_array_equal(as_float(ds.x), old)
+    order = np.concatenate(list(iterate_batches(1000, 64, 7)))
+    got = list(ds.batches(64, 7))
+    np.testing.assert_array_equal(np.concatenate([xb for xb, _ in got]), old[order])
+    np.testing.assert_array_equal(np.concatenate([yb for _, yb in got]), labels[order])
 
 
 def test_load_dataset_mnist_from_data_dir(tmp_path):
@@ -403,6 +335,10 @@ def test_bad_split_and_inconsistent_dataset_are_refused():
         load_dataset("ring8", split="valid")
     with pytest.raises(DataError, match="float64"):
         Dataset(np.zeros((3, 2)), None, "points", "p")
+    with pytest.raises(DataError, match="float32.*images: uint8"):
+        Dataset(np.zeros((3, 1, 8, 8), np.float32), None, "images", "i")
+    with pytest.raises(DataError, match=r"labels must lie in 0..1"):
+        Dataset(np.zeros((3, 2), np.float32), np.array([0, 1, 2]), "points", "p", ["a", "b"])
     with pytest.raises(DataError, match="int64"):
         Dataset(np.zeros((3, 2), np.float32), np.zeros(3, np.int32), "points", "p")
 

@@ -1,11 +1,15 @@
-"""Minibatches: shuffled index batches driven only by an explicit seed or Generator.
+"""Minibatches: shuffled index batches driven only by an explicit seed or Generator, and the
+scaling of uint8 images to float32 done one batch at a time.
 
 Place in the tower: data/. Imports NumPy and data.errors.
 
     for xb, yb in iterate_batches((x, y), 64, rng):       # rng: np.random.Generator
+        xb = as_float(xb)                                 # uint8 0..255 -> float32 [0, 1]
         ...
 An int seed gives the same order on every call; a Generator gives a new order on every call
 (epoch) and the same sequence of orders for the same starting seed -- the usual choice.
+Images stay uint8 in memory (one byte a pixel, a quarter of float32) and only the batch in use
+is converted: Dataset.batches does both steps.
 """
 from __future__ import annotations
 
@@ -28,6 +32,18 @@ def as_generator(seed_or_rng, what: str = "rng") -> np.random.Generator:
         return np.random.default_rng(int(seed_or_rng))
     raise TypeError(f"{what} must be an int seed or a np.random.Generator, "
                     f"got {type(seed_or_rng).__name__}")
+
+
+def as_float(x: np.ndarray) -> np.ndarray:
+    """uint8 images (..., C, H, W) -> a new float32 array x / 255 in [0, 1]; a float32 array
+    (points, or images already scaled) is returned unchanged. Any other dtype: TypeError."""
+    if x.dtype == np.uint8:
+        out = x.astype(np.float32)
+        out /= np.float32(255)   # in place, the same float32 division the loaders always did
+        return out
+    if x.dtype == np.float32:
+        return x
+    raise TypeError(f"as_float expects uint8 images or float32 data, got {x.dtype}")
 
 
 def _length(n_or_arrays) -> int:
