@@ -69,11 +69,11 @@ RSS_CODE = """
 import json, resource, sys
 import numpy as np
 from tinygen import optim, vae
-from tinygen.data import load_dataset
+from tinygen.data import as_float, load_dataset
 import tinygen as tg
 epochs = int(sys.argv[1])
 tg.random.manual_seed(0)
-x = load_dataset("mnist-5k", "train").x
+x = as_float(load_dataset("mnist-5k", "train").x)
 model = vae.MLPVAE()
 opt = optim.Adam(model.parameters(), lr=1e-3)
 rng = np.random.default_rng(0)
@@ -90,10 +90,10 @@ sys.path.insert(0, sys.argv[2])
 import numpy as np
 import torch
 import bench_training as bt
-from tinygen.data import load_dataset
+from tinygen.data import as_float, load_dataset
 torch.set_num_threads(int(bt.THREADS))
 epochs = int(sys.argv[1])
-x = load_dataset("mnist-5k", "train").x
+x = as_float(load_dataset("mnist-5k", "train").x)
 model, _ = bt.tinygen_vae(0)
 step = bt.torch_vae(model.state_dict(), 0)
 rng = np.random.default_rng(0)

@@ -44,7 +44,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import tinygen as tg  # noqa: E402
 from tinygen import gan, optim, vae  # noqa: E402
-from tinygen.data import load_dataset  # noqa: E402
+from tinygen.data import as_float, load_dataset  # noqa: E402
 
 try:
     import torch
@@ -287,7 +287,7 @@ def main(argv=None):
                      "not be counted)")
     if torch is not None:
         torch.set_num_threads(int(THREADS))
-    x = load_dataset("mnist-5k", "train").x
+    x = as_float(load_dataset("mnist-5k", "train").x)
     load = os.getloadavg()
     out = [f"clock: {args.clock}; threads: {THREADS} (torch.set_num_threads, "
            f"OMP/OPENBLAS/NUMBA_NUM_THREADS); "

@@ -20,7 +20,7 @@ import numpy as np
 import tinygen as tg
 from tinygen import functional as F
 from tinygen import optim
-from tinygen.data import iterate_batches, load_dataset
+from tinygen.data import as_float, iterate_batches, load_dataset
 from tinygen.gan import DCGANDiscriminator, DCGANGenerator, dcgan_init_
 from tinygen.gan import recalibrate_batchnorm, update_ema
 from tinygen.plots import save_image_grid
@@ -44,7 +44,7 @@ def main():
     latent, r1, every = RECIPE["latent"], RECIPE["r1"], RECIPE["r1_every"]
     tg.random.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    x_train = load_dataset("mnist-5k", "train").x[:args.limit] * 2 - 1   # [0, 1] -> [-1, 1]
+    x_train = as_float(load_dataset("mnist-5k", "train").x[:args.limit]) * 2 - 1  # -> [-1, 1]
 
     # Step 1: randomly initialize the weights of the generator and the discriminator.
     G, D = dcgan_init_(DCGANGenerator(latent)), dcgan_init_(DCGANDiscriminator())

@@ -22,7 +22,7 @@ import numpy as np
 import tinygen as tg
 from tinygen import functional as F
 from tinygen import metrics, optim, plots, vae
-from tinygen.data import iterate_batches, load_dataset
+from tinygen.data import load_dataset
 
 
 def main():
@@ -39,10 +39,10 @@ def main():
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    # Data: images (N, 1, 28, 28) in [0, 1], the Bernoulli decoder's targets.
-    x_train = load_dataset("mnist-5k", "train").x[:args.limit]
-    test = load_dataset("mnist-5k", "test")
-    x_test, y_test = test.x[:args.limit], test.y[:args.limit]
+    # Data: images (N, 1, 28, 28) kept as uint8; batches come as float32 in [0, 1], the
+    # Bernoulli decoder's targets (the metrics below scale the test images the same way).
+    train = load_dataset("mnist-5k", "train").subset(slice(0, args.limit))
+    test = load_dataset("mnist-5k", "test").subset(slice(0, args.limit))
 
     # Model: the 784-400-20 MLP (Kingma & Welling 2014): encode(x) -> (mu, logvar),
     # decode(z) -> pixel logits.
@@ -54,7 +54,7 @@ def main():
     for epoch in range(args.epochs):
         model.train()
         total = 0.0
-        for xb in iterate_batches(x_train, args.batch_size, batch_order):
+        for xb, _ in train.batches(args.batch_size, batch_order):
             x = tg.tensor(xb)
             mu, logvar = model.encode(x)                                       # 1
             z = F.reparameterize(mu, logvar)                                   # 2
@@ -66,8 +66,8 @@ def main():
             loss.backward()
             optimizer.step()
             total += loss.item() * len(xb)
-        test_loss = vae.evaluate(model, x_test)["neg_elbo"]   # the same loss, no gradients
-        print(f"epoch {epoch + 1}: train -ELBO {total / len(x_train):.2f}, "
+        test_loss = vae.evaluate(model, test.x)["neg_elbo"]   # the same loss, no gradients
+        print(f"epoch {epoch + 1}: train -ELBO {total / len(train):.2f}, "
               f"test -ELBO {test_loss:.2f} nats per image", flush=True)
 
     # Generation, the main goal: decode z drawn from the prior N(0, I).
@@ -75,13 +75,13 @@ def main():
     plots.save_image_grid(vae.decode_images(model, z), out / "samples.png", "z ~ N(0, I)")
 
     # Similar images should sit close together in latent space: posterior means by digit.
-    plots.save_latent_scatter(metrics.posterior_means(model, x_test), y_test,
+    plots.save_latent_scatter(metrics.posterior_means(model, test.x), test.y,
                               out / "latent.png")
 
     # A tighter bound on log p(x) than the ELBO: importance weighting (Burda et al. 2016).
-    nll = metrics.iw_nll(model, x_test, k=args.iw_samples)
+    nll = metrics.iw_nll(model, test.x, k=args.iw_samples)
     print(f"test NLL (IW, k={args.iw_samples}) {nll:.2f}; "
-          f"active units {metrics.active_units(model, x_test)} of {args.latent}")
+          f"active units {metrics.active_units(model, test.x)} of {args.latent}")
 
 
 if __name__ == "__main__":

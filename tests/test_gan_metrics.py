@@ -76,10 +76,10 @@ def test_classifier_is_matches_its_definition(k, seed):
 
 
 def test_classifier_learns_mnist_in_one_epoch():
-    from tinygen.data import load_dataset
+    from tinygen.data import as_float, load_dataset
     test = load_dataset("mnist-5k", "test")
     model = train_classifier(epochs=1)
-    assert (predict_proba(model, test.x).argmax(1) == test.y).mean() > 0.8
+    assert (predict_proba(model, as_float(test.x)).argmax(1) == test.y).mean() > 0.8
 
 
 def test_predict_proba_rejects_non_mnist_shapes():

@@ -5,6 +5,7 @@ from hypothesis import given, strategies as st
 
 import tinygen as tg
 from tinygen import metrics, optim, plots, vae
+from tinygen.data import Dataset
 from tinygen.runs import NonFiniteLossError
 from tinygen.runs import vae as vae_run
 
@@ -75,15 +76,18 @@ def _trainer(latent=3):
     return vae_run.Trainer(cfg)
 
 
+def _dataset(x, y=None):
+    return Dataset(np.round(x * 255).astype(np.uint8), y, "images", "test images")
+
+
 def test_train_epoch_reports_means_and_refuses_nan():
     trainer, x = _trainer(), _images(20)
-    rec = trainer.train_epoch(0, ((x, None), (x, None)))
+    rec = trainer.train_epoch(0, (_dataset(x), _dataset(x)))
     assert rec["train_loss"] == pytest.approx(rec["train_recon"] + rec["train_kl"])
     assert rec["test_loss"] == pytest.approx(rec["test_recon"] + rec["test_kl"])
-    x_bad = x.copy()
-    x_bad[3, 0, 0, 0] = np.nan
-    with pytest.raises(NonFiniteLossError, match="epoch 1, step"):
-        trainer.train_epoch(0, ((x_bad, None), (x, None)))
+    trainer.model.enc.weight.data[0, 0] = np.nan    # a broken model: the loss turns NaN
+    with pytest.raises(NonFiniteLossError, match="epoch 1, step 1"):
+        trainer.train_epoch(0, (_dataset(x), _dataset(x)))
 
 
 class PriorEncoder:
@@ -146,10 +150,10 @@ def test_image_grid_places_images_row_by_row():
 
 def test_vae_figures_are_written(tmp_path):
     trainer, x = _trainer(latent=2), _images(12)
-    y = np.arange(12) % 10
+    y = np.arange(12, dtype=np.int64) % 10
     (tmp_path / "metrics.jsonl").write_text('{"epoch": 0, "train_loss": 3.0}\n'
                                             '{"epoch": 1, "train_loss": 2.0}\n')
-    trainer.figures(1, ((x, y), (x, y)), tmp_path)
+    trainer.figures(1, (_dataset(x, y), _dataset(x, y)), tmp_path)
     names = sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".png")
     assert names == ["latent.png", "loss.png", "manifold.png", "reconstructions.png",
                      "samples.png"]

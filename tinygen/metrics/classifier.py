@@ -32,7 +32,7 @@ import tinygen as tg
 from tinygen import functional as F
 from tinygen import nn, optim
 from tinygen.checkpoint import load_checkpoint, save_checkpoint
-from tinygen.data import iterate_batches, load_dataset
+from tinygen.data import as_float, iterate_batches, load_dataset
 
 RECIPE = "conv32-64-e30-adam1e-3lin-b64-shift2-s0-v2"
 _CACHE = {}
@@ -79,7 +79,7 @@ def train_classifier(epochs: int = 30, seed: int = 0) -> MNISTClassifier:
     for epoch in range(epochs):
         opt.param_groups[0]["lr"] = 1e-3 - 9e-4 * epoch / max(1, epochs - 1)
         for xb, yb in iterate_batches((train.x, train.y), 64, rng):
-            loss = F.cross_entropy(model(tg.tensor(random_shift(xb, rng))), yb)
+            loss = F.cross_entropy(model(tg.tensor(random_shift(as_float(xb), rng))), yb)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -88,6 +88,9 @@ def train_classifier(epochs: int = 30, seed: int = 0) -> MNISTClassifier:
 
 def predict_proba(model, x) -> np.ndarray:
     """p(y|x): x (N, 1, 28, 28) float in [0, 1] -> (N, 10) float64."""
+    if np.asarray(x).dtype == np.uint8:
+        raise TypeError("predict_proba takes float images in [0, 1]; scale uint8 images with "
+                        "tinygen.data.as_float")
     x = np.asarray(x, dtype=np.float32)
     if x.ndim != 4 or x.shape[1:] != (1, 28, 28):
         raise ValueError(f"the MNIST classifier needs images (N, 1, 28, 28), got {x.shape}")
@@ -114,7 +117,7 @@ def classifier() -> tuple[MNISTClassifier, float]:
             path.parent.mkdir(parents=True, exist_ok=True)
             save_checkpoint(path, {"model": model}, meta={"recipe": RECIPE})
         test = load_dataset("mnist-5k", "test")
-        accuracy = float((predict_proba(model, test.x).argmax(1) == test.y).mean())
+        accuracy = float((predict_proba(model, as_float(test.x)).argmax(1) == test.y).mean())
         _CACHE["model"], _CACHE["accuracy"] = model, accuracy
     return _CACHE["model"], _CACHE["accuracy"]
 

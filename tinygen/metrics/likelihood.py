@@ -1,7 +1,8 @@
 """Likelihood metrics of a VAE: importance-weighted NLL, posterior means, active latent units.
 
-Place in the tower: metrics/ (imports tinygen, functional and NumPy; takes any model with
-encode(x) -> (mu, logvar) and decode(z) -> logits). The test -ELBO itself is tinygen.vae's
+Place in the tower: metrics/ (imports tinygen, functional, data and NumPy; takes any model
+with encode(x) -> (mu, logvar) and decode(z) -> logits). Images x (N, C, H, W) are float32 in
+[0, 1], or uint8 scaled a batch at a time (tinygen.data.as_float). The test -ELBO itself is tinygen.vae's
 `evaluate`, the one definition of that number. All functions here run under no_grad and
 return floats in nats per image, arrays, or a count.
 
@@ -17,6 +18,7 @@ import numpy as np
 
 import tinygen as tg
 from tinygen import functional as F
+from tinygen.data import as_float
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -52,7 +54,7 @@ def iw_nll(model, x, k: int = 5000, rng=None, batch_size: int = 100,
     total = 0.0
     with tg.no_grad():
         for i in range(0, len(x), batch_size):
-            xb = x[i:i + batch_size]
+            xb = as_float(x[i:i + batch_size])
             mu, logvar = (t.numpy() for t in model.encode(tg.tensor(xb)))
             chunk = max(1, min(k, max_rows // len(xb)))
             log_sum = np.full(len(xb), -np.inf)
@@ -67,7 +69,7 @@ def iw_nll(model, x, k: int = 5000, rng=None, batch_size: int = 100,
 def posterior_means(model, x, batch_size: int = 500) -> np.ndarray:
     """mu(x) of q(z|x) for every image: (N, latent) float32."""
     with tg.no_grad():
-        return np.concatenate([model.encode(tg.tensor(x[i:i + batch_size]))[0].numpy()
+        return np.concatenate([model.encode(tg.tensor(as_float(x[i:i + batch_size])))[0].numpy()
                                for i in range(0, len(x), batch_size)])
 
 

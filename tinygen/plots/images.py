@@ -59,17 +59,21 @@ def pca_2d(z) -> tuple[np.ndarray, np.ndarray]:
     return z @ vt[:2].T, (s[:2] ** 2) / np.sum(s ** 2)
 
 
-def save_latent_scatter(means, labels, path) -> None:
-    """Posterior means (N, D) coloured by label; PCA to 2D when D > 2."""
+def save_latent_scatter(means, labels, path, class_names=None) -> None:
+    """Posterior means (N, D) coloured by label (0..K-1, named by class_names if given); PCA
+    to 2D when D > 2."""
     points, explained = pca_2d(means)
+    k = max(int(np.max(labels)) + 1, len(class_names or ()))
     fig = Figure(figsize=(6.4, 5.4))
     fig.subplots_adjust(0.12, 0.1, 0.98, 0.93)
     ax = fig.add_subplot()
     if points.shape[1] == 1:
         points = np.column_stack([points[:, 0], np.zeros(len(points))])
-    scatter = ax.scatter(points[:, 0], points[:, 1], c=labels, cmap="tab10", s=6,
-                         vmin=-0.5, vmax=9.5, alpha=0.8)
-    fig.colorbar(scatter, ax=ax, ticks=range(10), label="digit")
+    scatter = ax.scatter(points[:, 0], points[:, 1], c=labels, s=6, alpha=0.8, vmin=-0.5,
+                         vmax=k - 0.5, cmap="tab10" if k <= 10 else "tab20" if k <= 20 else None)
+    bar = fig.colorbar(scatter, ax=ax, ticks=range(k) if k <= 20 else None, label="class")
+    if class_names and k <= 20:
+        bar.ax.set_yticklabels(class_names)
     pca = means.shape[1] > 2
     ax.set_xlabel(f"PC 1 ({explained[0]:.0%} of variance)" if pca else "z1")
     ax.set_ylabel(f"PC 2 ({explained[1]:.0%} of variance)" if pca else "z2")

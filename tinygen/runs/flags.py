@@ -33,7 +33,14 @@ def positive_float(text: str) -> float:
 def add_run_flags(p, default_dataset: str, default_out: str) -> None:
     """Flags every `train` subcommand shares."""
     p.add_argument("--dataset", default=None,
-                   help=f"dataset name or a .npy/.npz path (default: {default_dataset})")
+                   help=f"mnist-5k, mnist, ring8, grid25, a folder of images (class "
+                        f"sub-folders are labels) or a .npy/.npz file (default: {default_dataset})")
+    p.add_argument("--image-size", type=positive_int, default=None, metavar="S",
+                   help="resize images: shorter side to S, centre crop S x S (default: keep)")
+    p.add_argument("--channels", type=int, choices=(1, 3), default=None,
+                   help="1 (grey) or 3 (RGB); default: 1 when every image is grey, else 3")
+    p.add_argument("--skip-bad", action="store_true", default=None,
+                   help="leave unreadable image files out (counted) instead of stopping")
     p.add_argument("--batch-size", type=positive_int, default=None)
     p.add_argument("--lr", type=positive_float, default=None, help="learning rate")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: 0)")
@@ -44,3 +51,4 @@ def add_run_flags(p, default_dataset: str, default_out: str) -> None:
     p.add_argument("--force", action="store_true", help="overwrite an existing run in --out")
     p.add_argument("--figures-every", type=int, default=1, metavar="EPOCHS",
                    help="write the figures every this many epochs and at the end (0: never)")
+

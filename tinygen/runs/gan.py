@@ -20,7 +20,7 @@ import numpy as np
 
 import tinygen as tg
 from tinygen import io, optim
-from tinygen.data import iterate_batches, load_dataset
+from tinygen.data import as_float, iterate_batches
 from tinygen.gan import (LOSSES, GANLoss, build_models, diff_augment, recalibrate_batchnorm,
                          train_step, update_ema)
 from tinygen.metrics.classifier import classifier_metrics
@@ -28,7 +28,7 @@ from tinygen.metrics.modes import mode_metrics
 from tinygen.nn.stages import conv_stages
 from tinygen.runs.directory import check_finite, read_metrics
 from tinygen.runs.flags import positive_int
-from tinygen.runs.loop import restore
+from tinygen.runs.loop import data_config, load_split, restore
 
 KIND = "gan"
 DATASET = "ring8"
@@ -47,7 +47,8 @@ DEFAULTS = {
 # Adam(0, 0.99) (StyleGAN2's betas, Karras et al. 2020), D lr x2: 28 ep 6.92, 40 ep 6.96;
 # D lr x1: 20 ep 6.84, 28 ep 6.99, 32 ep 7.09, 36 ep 7.13 -- the default.
 STEPS = {"grid25": 8000}   # 2D budgets that differ from DEFAULTS["points"]["steps"] (measured)
-CONFIG_FLAGS = ("dataset", "loss", "seed", "limit", "model", "batch_size", "lr", "latent",
+CONFIG_FLAGS = ("dataset", "image_size", "channels", "skip_bad", "loss", "seed", "limit",
+                "model", "batch_size", "lr", "latent",
                 "hidden", "r1", "r1_every", "ema", "real_label", "beta1", "beta2", "lr_final",
                 "lr_d_ratio", "augment", "steps_per_epoch", "steps", "epochs")
 RESUMABLE = ("steps", "epochs")
@@ -77,12 +78,9 @@ def add_arguments(p) -> None:
     p.add_argument("--steps-per-epoch", type=int, default=None, help="2D: steps per epoch")
 
 
-def load_data(dataset: str, limit: int | None):
-    """The training split (2D points or images), the first `limit` examples."""
-    data = load_dataset(dataset, "train")
-    if limit:
-        data.x, data.y = data.x[:limit], None if data.y is None else data.y[:limit]
-    return data
+def load_data(source: dict):
+    """The training split (2D points, or images kept uint8), the first `limit` examples."""
+    return load_split(source, "train")
 
 
 def make_config(flags: dict, data) -> dict:
@@ -90,7 +88,8 @@ def make_config(flags: dict, data) -> dict:
     dataset = flags.get("dataset", DATASET)
     config = {"kind": KIND, "dataset": dataset, "data_kind": data.kind,
               "shape": list(data.x.shape[1:]), "loss": "non_saturating", "seed": 0,
-              "limit": None, **DEFAULTS[data.kind]}
+              "limit": None, "image_size": None, "skip_bad": False, **DEFAULTS[data.kind],
+              **data_config(data)}
     if data.kind == "points":
         config["steps"] = STEPS.get(dataset, config["steps"])
     config.update({k: v for k, v in flags.items() if k not in RESUMABLE})
@@ -134,14 +133,14 @@ def _check_ranges(config: dict) -> None:
 
 def _real_batches(data, cfg, rng):
     """An endless stream of real batches: fresh mixture samples (2D toys) or shuffled passes
-    over the training set, rescaled to [-1, 1] for images."""
+    over the training set, images scaled from uint8 to [-1, 1] a batch at a time."""
     while True:
         if data.mixture is not None:
             yield data.mixture.sample(cfg["batch_size"], rng)
             continue
-        x = data.x if data.kind == "points" else data.x * 2 - 1
-        yield from iterate_batches(x, cfg["batch_size"], rng,
-                                   drop_last=len(x) >= cfg["batch_size"])
+        for xb in iterate_batches(data.x, cfg["batch_size"], rng,
+                                  drop_last=len(data.x) >= cfg["batch_size"]):
+            yield xb if data.kind == "points" else as_float(xb) * 2 - 1
 
 
 class Trainer:
@@ -257,9 +256,20 @@ def sample(run_dir, n: int, seed: int = 0) -> np.ndarray:
     return _samples(restore(run_dir, KIND, Trainer), n, seed)
 
 
+def digit_view(x) -> np.ndarray:
+    """Images (N, C, H, W) as the MNIST judge sees them: (N, 1, 28, 28), the per-pixel maximum
+    over channels (a colour digit on black is its brightest channel), centre-cropped to 28x28."""
+    n, c, h, w = x.shape
+    if h < 28 or w < 28:
+        raise ValueError(f"the MNIST judge needs images of at least 28x28, got {h}x{w}")
+    top, left = (h - 28) // 2, (w - 28) // 2
+    return x.max(axis=1, keepdims=True)[:, :, top:top + 28, left:left + 28]
+
+
 def evaluate(run_dir, args) -> dict:
     """`tinygen eval DIR`: 2D -> modes, hq_pct, reverse_kl (tinygen.metrics.modes);
-    images -> classifier_is, label_kl, classes (tinygen.metrics.classifier)."""
+    images -> classifier_is, label_kl, classes (tinygen.metrics.classifier), by the MNIST
+    judge: meaningful for digits; other shapes are judged through digit_view."""
     trainer = restore(run_dir, KIND, Trainer)
     cfg = trainer.cfg
     if cfg["data_kind"] == "points" and cfg["dataset"] not in ("ring8", "grid25"):
@@ -269,4 +279,6 @@ def evaluate(run_dir, args) -> dict:
     x = _samples(trainer, n, args.seed)
     if cfg["data_kind"] == "points":
         return mode_metrics(x, cfg["dataset"])
-    return classifier_metrics(x)
+    if x.shape[1:] == (1, 28, 28):
+        return classifier_metrics(x)
+    return {**classifier_metrics(digit_view(x)), "judged_on": "channel maximum, centre 28x28"}

@@ -9,7 +9,9 @@ differs. A driver is a module with
     CONFIG_FLAGS    the config.json keys that come from flags (flag --kl-warmup: key kl_warmup)
     RESUMABLE       those a --resume may change (the training budget)
     add_arguments(parser)              its own `tinygen train KIND` flags, all defaulting to None
-    load_data(dataset, limit) -> data  the data, or one-line ValueError before anything is written
+    load_data(source) -> data          the data named by a config (or a new run's flags: dataset,
+                                       image_size, channels, skip_bad, limit), or a one-line
+                                       ValueError before anything is written
     make_config(flags, data) -> dict   a new run's config.json from the given flags and the data
     set_budget(config, flags)       apply a --resume's new budget to the saved config
     Trainer(config)   .models, .optimizers, .train_epoch(epoch, data, log) -> record,
@@ -30,12 +32,33 @@ of a run draws, so a run is reproducible and a resumed run continues the same st
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
 import tinygen as tg
 from tinygen.checkpoint import load_checkpoint
+from tinygen.data import load_dataset
 from tinygen.runs.directory import CHECKPOINT, RunError, load_config, open_run
+
+
+def load_split(source: dict, split: str):
+    """One split of the data named by a config (or the flags of a new run): its dataset and
+    the data flags (image size, channels, skip-bad), the first `limit` examples. The data
+    floor's one-line notes (files skipped, arrays transposed, cache used) go to stderr."""
+    data = load_dataset(source["dataset"], split, image_size=source.get("image_size"),
+                        channels=source.get("channels"), skip_bad=bool(source.get("skip_bad")))
+    for note in data.notes:
+        print(f"tinygen: {note}", file=sys.stderr)
+    limit = source.get("limit")
+    return data.subset(slice(0, limit)) if limit else data
+
+
+def data_config(data) -> dict:
+    """What config.json records of the data: its resolved channels, the split rule, the class
+    names (shown in figure titles; `--label` names them)."""
+    channels = data.x.shape[1] if data.kind == "images" else None
+    return {"channels": channels, "split_rule": data.split_rule, "classes": data.classes}
 
 
 def given_flags(driver, args) -> dict:
@@ -64,8 +87,7 @@ def train(driver, args) -> None:
     """`tinygen train KIND ...`: train (or resume) the run in args.out, with figures."""
     flags = given_flags(driver, args)
     saved = resumed_config(driver, args.out, flags) if args.resume else None
-    source = saved or {"dataset": driver.DATASET, "limit": None, **flags}
-    data = driver.load_data(source["dataset"], source["limit"])
+    data = driver.load_data(saved or {"dataset": driver.DATASET, **flags})
     config = saved or driver.make_config(flags, data)
     run = open_run(args.out, config, resume=args.resume, force=args.force)
     cfg = run.config

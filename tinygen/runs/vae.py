@@ -18,19 +18,19 @@ import numpy as np
 
 import tinygen as tg
 from tinygen import optim, vae
-from tinygen.data import iterate_batches, load_dataset
+from tinygen.data import as_float, iterate_batches
 from tinygen.io import progress
 from tinygen.metrics import active_units, iw_nll, posterior_means
 from tinygen.nn.stages import conv_stages
 from tinygen.runs.directory import check_finite, read_metrics
 from tinygen.runs.flags import nonnegative_float, positive_int
-from tinygen.runs.loop import restore
+from tinygen.runs.loop import data_config, load_split, restore
 
 KIND = "vae"
 DATASET = "mnist-5k"
 DEFAULTS = dict(dataset=DATASET, model="mlp", latent=20, hidden=None, epochs=50,
                 batch_size=128, lr=1e-3, beta=1.0, kl_warmup=0.0, free_bits=0.0, seed=0,
-                limit=None)
+                limit=None, image_size=None, channels=None, skip_bad=False)
 CONFIG_FLAGS = tuple(DEFAULTS)
 RESUMABLE = ("epochs",)
 
@@ -51,21 +51,22 @@ def add_arguments(p) -> None:
                    help="KL floor per latent unit (batch average), Kingma et al. 2016")
 
 
-def load_data(dataset: str, limit: int | None):
-    """((x_train, y_train), (x_test, y_test)) of the dataset, the first `limit` of each.
-    A user's file is a single split: it serves as train and test set."""
-    train = load_dataset(dataset, "train")
-    test = load_dataset(dataset, "test") if dataset in ("mnist-5k", "mnist") else train
+def load_data(source: dict):
+    """(train, test) Datasets of images (uint8, scaled to [0, 1] a batch at a time), the first
+    `limit` of each. A user's folder or file without its own test split: its held-out share
+    (tinygen.data) is the test set, so no test number is computed on a training image."""
+    train, test = load_split(source, "train"), load_split(source, "test")
     if train.kind != "images":
-        raise ValueError(f"the VAE trains on images; dataset {dataset!r} holds {train.kind}")
-    return ((train.x[:limit], None if train.y is None else train.y[:limit]),
-            (test.x[:limit], None if test.y is None else test.y[:limit]))
+        raise ValueError(f"the VAE trains on images; dataset {source['dataset']!r} holds "
+                         f"{train.kind}")
+    return train, test
 
 
 def make_config(flags: dict, data) -> dict:
-    """config.json of a new run: the defaults, the given flags, and the images' shape."""
-    (x_train, _), _ = data
-    config = {"kind": KIND, **DEFAULTS, **flags, "image_shape": list(x_train.shape[1:])}
+    """config.json of a new run: the defaults, the given flags, and what the data is."""
+    train, _ = data
+    config = {"kind": KIND, **DEFAULTS, **flags, "image_shape": list(train.x.shape[1:]),
+              **data_config(train)}
     if config["model"] == "conv":
         conv_stages(config["image_shape"])   # a size it cannot build fails here, before writing
     return config
@@ -91,7 +92,8 @@ class Trainer:
         """One shuffled pass of vae.train_step over the training images (KL weight warmed up
         per step), then the test -ELBO. Returns per-image means: train_loss (= -ELBO),
         train_recon, train_kl, beta (at the epoch's end), test_loss, test_recon, test_kl."""
-        cfg, (x, _), (x_test, _) = self.cfg, *data
+        cfg, (train, test) = self.cfg, data
+        x = train.x
         self.model.train()
         steps = -(-len(x) // cfg["batch_size"])
         rng = np.random.default_rng([cfg["seed"], epoch])   # resumable: one stream per epoch
@@ -100,15 +102,16 @@ class Trainer:
         sums, weight = np.zeros(2), cfg["beta"]
         for i, xb in enumerate(batches):
             weight = vae.kl_weight(cfg["beta"], cfg["kl_warmup"], epoch + (i + 1) / steps)
-            terms = vae.train_step(self.model, self.optimizer, xb, weight, cfg["free_bits"])
+            terms = vae.train_step(self.model, self.optimizer, as_float(xb), weight,
+                                   cfg["free_bits"])
             check_finite(terms.loss.item(), f"epoch {epoch + 1}, step {i + 1}")
             sums += len(xb) * np.array([terms.recon, terms.kl])
             batches.set_postfix(loss=f"{terms.neg_elbo:.1f}", refresh=False)
         recon, kl = sums / len(x)
-        test = vae.evaluate(self.model, x_test)
+        scores = vae.evaluate(self.model, test.x)
         return {"train_loss": float(recon + kl), "train_recon": float(recon),
-                "train_kl": float(kl), "beta": float(weight), "test_loss": test["neg_elbo"],
-                "test_recon": test["recon"], "test_kl": test["kl"]}
+                "train_kl": float(kl), "beta": float(weight), "test_loss": scores["neg_elbo"],
+                "test_recon": scores["recon"], "test_kl": scores["kl"]}
 
     def decode(self, z) -> np.ndarray:
         return vae.decode_images(self.model, z)
@@ -116,16 +119,16 @@ class Trainer:
     def figures(self, epoch: int, data, run_dir) -> None:
         # plots imported here, not at the top: matplotlib adds ~0.2 s to every CLI start
         from tinygen import plots
-        _, (x_test, y_test) = data
+        _, test = data
         plots.save_image_grid(self.decode(self.prior_z), run_dir / "samples.png",
                               "decoded from fixed z ~ N(0, I)")
+        x = as_float(test.x[:32])
         with tg.no_grad():
-            mu, _ = self.model.encode(tg.tensor(x_test[:32]))
-        plots.save_reconstructions(x_test[:32], self.decode(mu.numpy()),
-                                   run_dir / "reconstructions.png")
-        if y_test is not None:
-            plots.save_latent_scatter(posterior_means(self.model, x_test), y_test,
-                                      run_dir / "latent.png")
+            mu, _ = self.model.encode(tg.tensor(x))
+        plots.save_reconstructions(x, self.decode(mu.numpy()), run_dir / "reconstructions.png")
+        if test.y is not None:
+            plots.save_latent_scatter(posterior_means(self.model, test.x), test.y,
+                                      run_dir / "latent.png", test.classes)
         if self.cfg["latent"] == 2:
             plots.save_manifold(self.decode(plots.manifold_grid(15)), 15,
                                 run_dir / "manifold.png")
@@ -144,7 +147,8 @@ def evaluate(run_dir, args) -> dict:
     """`tinygen eval DIR`: test -ELBO, importance-weighted NLL (args.iw_samples), active units."""
     trainer = restore(run_dir, KIND, Trainer)
     cfg = trainer.cfg
-    _, (x_test, _) = load_data(cfg["dataset"], args.limit or cfg["limit"])
+    _, test = load_data({**cfg, "limit": args.limit or cfg["limit"]})
+    x_test = test.x
     tg.random.manual_seed(args.seed)
     return {"test_neg_elbo": vae.evaluate(trainer.model, x_test)["neg_elbo"],
             "test_nll_iw": iw_nll(trainer.model, x_test, k=args.iw_samples,

@@ -1,6 +1,6 @@
 """The VAE's objective: the negative ELBO, one training step, and the ELBO of a whole data set.
 
-Place in the tower: vae/ (imports NumPy, tinygen, tinygen.functional; the networks are in
+Place in the tower: vae/ (imports NumPy, tinygen, functional, data; the networks are in
 vae/networks.py, a whole run for the command line in runs/vae.py).
 
 The model (Kingma & Welling 2014). An image x is explained by a latent z ~ p(z) = N(0, I):
@@ -23,6 +23,7 @@ import numpy as np
 
 import tinygen as tg
 from tinygen import functional as F
+from tinygen.data import as_float
 
 
 @dataclass
@@ -72,15 +73,15 @@ def kl_weight(beta: float, warmup_epochs: float, epoch_progress: float) -> float
 
 
 def evaluate(model, x, batch_size: int = 500) -> dict:
-    """-ELBO of a whole data set x (N, C, H, W), one z per image (drawn from tg.random), no
-    gradients: {"neg_elbo", "recon", "kl"}, per-image means in nats. The one definition of the
-    number: the training log's test -ELBO and `tinygen eval`'s test_neg_elbo both come from
-    here."""
+    """-ELBO of a whole data set x (N, C, H, W) -- float32 in [0, 1], or uint8 scaled a batch
+    at a time -- one z per image (drawn from tg.random), no gradients: {"neg_elbo", "recon",
+    "kl"}, per-image means in nats. The one definition of the number: the training log's test
+    -ELBO and `tinygen eval`'s test_neg_elbo both come from here."""
     model.eval()
     sums = np.zeros(2)
     with tg.no_grad():
         for i in range(0, len(x), batch_size):
-            terms = elbo_terms(model, tg.tensor(x[i:i + batch_size]))
+            terms = elbo_terms(model, tg.tensor(as_float(x[i:i + batch_size])))
             sums += len(x[i:i + batch_size]) * np.array([terms.recon, terms.kl])
     recon, kl = sums / len(x)
     return {"neg_elbo": float(recon + kl), "recon": float(recon), "kl": float(kl)}
