@@ -382,7 +382,9 @@ def main(argv):
             fn(module)
         except Exception as e:  # noqa: BLE001  (a learner's code can raise anything)
             failed += 1
-            message = f"{type(e).__name__}: {e}".strip().replace("\n", "\n    ")
+            notes = getattr(e, "__notes__", [])   # hypothesis: the falsifying example
+            message = "\n".join([f"{type(e).__name__}: {e}".strip(), *notes])
+            message = message.replace("\n", "\n    ")
             print(f"FAILED {description}\n    {message}")
         else:
             print(f"ok     {description}")
