@@ -136,7 +136,12 @@ def check_here(chapter, solution, capsys):
     spec = importlib.util.spec_from_file_location("tour_exercise_check", CHECKER)
     checker = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(checker)
-    code = checker.main([chapter, str(solution)])
+    random = sys.modules["tinygen.random"]
+    state = random.get_state()   # some checks seed tinygen's generator: leave it as it was
+    try:
+        code = checker.main([chapter, str(solution)])
+    finally:
+        random.set_state(state)
     return code, capsys.readouterr().out
 
 
@@ -208,9 +213,25 @@ WRONG = {
             axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
             return grad.sum(axis=axes, keepdims=True)
         """, "FAILED"),
+    # R1 without create_graph=True: the right value, but no gradient for D's weights.
+    "chapter7": ("""
+        import tinygen as tg
+
+        def r1_penalty(D, x):
+            x = x.detach().requires_grad_()
+            g, = tg.grad(D(x).sum(), [x])
+            return 0.5 * (g * g).reshape(len(x), -1).sum(axis=1).mean()
+        """, "create_graph=True"),
+    # The plain norm: NaN gradient at the zero vector.
+    "chapter8": ("""
+        def safe_norm(x, axis=-1, eps=1e-12):
+            return (x * x).sum(axis=axis).sqrt()
+        """, "gradient is not finite"),
 }
 
 
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning",
+                            "ignore:invalid value:RuntimeWarning")   # the NaN in chapter 8's
 @pytest.mark.parametrize("chapter", sorted(WRONG), ids=lambda c: c.strip() + "-wrong")
 def test_checker_rejects_a_wrong_solution(chapter, tmp_path, capsys):
     source, expected = WRONG[chapter]
