@@ -83,6 +83,14 @@ def test_chapter_code_runs_in_a_fresh_interpreter(chapter, tmp_path):
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_is_a_ten_minute_read(chapter):
+    """At most ~1600 words of prose (code blocks not counted): ten minutes at ~160 words a
+    minute, the pace of technical reading."""
+    prose = BLOCK.sub("", chapter.read_text())
+    assert len(prose.split()) <= 1600, f"{chapter.name}: {len(prose.split())} words of prose"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
 def test_chapter_ends_with_a_checked_exercise(chapter):
     text = chapter.read_text()
     number = int(chapter.name[:2])
