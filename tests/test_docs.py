@@ -27,8 +27,6 @@ CHECKER = DOCS / "exercises" / "check.py"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.M | re.S)
 POINTER = re.compile(r"`(tinygen/[\w/]+\.py)::([\w.]+)`")
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
-# Figures another branch adds (tinygen.viz's pictures); the tour may link them before they land.
-PENDING_FIGURES = {"figures/tanh_derivatives.png"}
 
 
 def python_blocks(path):
@@ -127,7 +125,7 @@ def test_code_pointer_names_something_defined_there(chapter, path, name):
 def test_relative_links_resolve():
     for page in [*CHAPTERS, DOCS / "README.md"]:
         for target in LINK.findall(page.read_text()):
-            if "://" in target or target in PENDING_FIGURES:
+            if "://" in target:
                 continue
             assert (page.parent / target).exists(), f"{page.name}: broken link {target}"
 
