@@ -11,6 +11,16 @@ backward is written with Tensor ops (not on `.data`), so when the engine runs it
 create_graph=True the gradient is itself recorded and can be differentiated again. A gradient may
 be returned in the broadcast shape of the output: the engine sums it back to the input's shape.
 
+An op may also give a third, optional method, the same derivative on plain arrays:
+
+    backward_numpy(ctx, grad) -> grads           grad and the returned grads are np.ndarrays
+
+The engine calls it instead of `backward` when no graph is recorded (create_graph=False, every
+ordinary `loss.backward()`), so an op can run its first-order gradient as one fused kernel;
+`backward` stays the op's one differentiable formula and is what create_graph=True runs (and
+gradgradcheck checks). Both must compute the same derivative: gradcheck exercises
+backward_numpy and gradgradcheck exercises backward, each against central differences.
+
 Example, a user-defined op (the docstring carries the math):
 
     class Cube(tg.Function):
@@ -69,6 +79,10 @@ class Function:
     @staticmethod
     def backward(ctx, grad):
         raise NotImplementedError
+
+    # Optional: (ctx, grad: np.ndarray) -> np.ndarray or tuple of them (None where
+    # ctx.needs_input_grad is False), run by the engine when no graph is recorded.
+    backward_numpy = None
 
     @classmethod
     def apply(cls, *inputs, **params) -> Tensor:

@@ -13,7 +13,7 @@ from tinygen import kernels
 from tinygen import random as _random
 from tinygen.function import Function
 from tinygen.ops.conv import conv2d, conv_transpose2d  # noqa: F401  (re-exported)
-from tinygen.tensor import Tensor, is_grad_enabled
+from tinygen.tensor import Tensor
 
 __all__ = [
     "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "leaky_relu", "softplus",
@@ -62,9 +62,9 @@ class BatchNormalize(Function):
 
         dL/dx = r_c * (g - <g>_c - x_hat <g x_hat>_c)
 
-    forward and the first-order backward are numba kernels (kernels/batchnorm.py): one op
-    instead of the ~10 it took composed (BatchNorm2d on 64x64x14x14 float32, forward + backward
-    with the affine part: 8.5 -> 3.9 ms, one thread; PyTorch 3.1 ms).
+    forward and backward_numpy (the first-order gradient when no graph is recorded) are numba
+    kernels (kernels/batchnorm.py): one op instead of the ~10 it takes composed. backward is the
+    same formula in tensor ops, so it differentiates again.
     """
     @staticmethod
     def forward(ctx, x, eps, stats):
@@ -75,17 +75,19 @@ class BatchNormalize(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        x_hat = ctx.output
-        if not is_grad_enabled():  # no graph to record: the formula in one kernel
-            return Tensor(kernels.batch_norm_grad(grad.data, x_hat.data, ctx.var, ctx.eps))
-        # create_graph: the same formula in tensor ops; x_hat is this op's output (so it
-        # differentiates through this op again) and r is rebuilt from x, so d(dL/dx)/dx is exact.
+        # x_hat is this op's output (so it differentiates through this op again) and r is
+        # rebuilt from x, so d(dL/dx)/dx is exact.
         x, = ctx.inputs
+        x_hat = ctx.output
         axes = (0,) + tuple(range(2, x.ndim))
         centered = x - x.mean(axis=axes, keepdims=True)
         r = ((centered * centered).mean(axis=axes, keepdims=True) + ctx.eps) ** -0.5
         return r * (grad - grad.mean(axis=axes, keepdims=True)
                     - x_hat * (grad * x_hat).mean(axis=axes, keepdims=True))
+
+    @staticmethod
+    def backward_numpy(ctx, grad):
+        return kernels.batch_norm_grad(grad, ctx.output.data, ctx.var, ctx.eps)
 
 
 def batch_normalize(x, eps=1e-5):
@@ -124,14 +126,18 @@ class BCEWithLogits(Function):
     @staticmethod
     def backward(ctx, grad):
         x, t = ctx.inputs
-        if not is_grad_enabled() and not t.requires_grad:
-            # No graph to record (create_graph=False): grad * (sigmoid(x) - t) from the sigmoid
-            # the forward kept, in two NumPy passes and no exp (128x784 float32: 1.0 -> 0.1 ms).
-            g = ctx.sigmoid - t.data
-            g *= grad.data
-            return Tensor(g), None
         return (grad * (x.sigmoid() - t) if x.requires_grad else None,
                 -grad * x if t.requires_grad else None)
+
+    @staticmethod
+    def backward_numpy(ctx, grad):  # from the sigmoid the forward kept: no exp
+        x, t = ctx.inputs
+        need_x, need_t = ctx.needs_input_grad
+        grad_x = None
+        if need_x:
+            grad_x = ctx.sigmoid - t.data
+            grad_x *= grad
+        return grad_x, (-grad * x.data if need_t else None)
 
 
 def binary_cross_entropy_with_logits(logits, target, reduction="mean"):

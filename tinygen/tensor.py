@@ -14,7 +14,8 @@ rule, one link at a time). Two rules are enforced here, in one place, for every 
 - every accumulated gradient must then have exactly its tensor's shape.
 
 Op backwards are written with Tensor ops, so with `create_graph=True` the gradient computation is
-itself recorded and can be differentiated again (gradient penalties, `gradgradcheck`).
+itself recorded and can be differentiated again (gradient penalties, `gradgradcheck`). Without it,
+an op's optional `backward_numpy` (the same derivative on arrays) runs instead (`_op_backward`).
 
 The Tensor methods (`x.exp()`, `a + b`, ...) are thin: each calls one op from tinygen.ops, which
 is imported at the bottom of this file because the ops are built on top of Tensor.
@@ -323,9 +324,7 @@ def _backpropagate(outputs, grad_outputs, create_graph, wanted=None):
             if ctx is None:
                 continue
             ctx.needs_input_grad = tuple(id(x) in needed for x in ctx.inputs)
-            input_grads = ctx.fn.backward(ctx, g)
-            if not isinstance(input_grads, tuple):
-                input_grads = (input_grads,)
+            input_grads = _op_backward(ctx, g, create_graph)
             for x, gx, need in zip(ctx.inputs, input_grads, ctx.needs_input_grad):
                 if gx is None or not need:
                     continue
@@ -336,6 +335,21 @@ def _backpropagate(outputs, grad_outputs, create_graph, wanted=None):
                                        f"{x.shape} and dtype {x.dtype}")
                 grads[id(x)] = grads[id(x)] + gx if id(x) in grads else gx
     return result
+
+
+def _op_backward(ctx, g, create_graph):
+    """One link of the chain rule: the op's input gradients (a tuple) from g = dL/d(output).
+
+    With create_graph=False an op's optional `backward_numpy` (arrays in, arrays out; see
+    tinygen.function) runs instead of its differentiable `backward`, which is then not needed.
+    """
+    if not create_graph and ctx.fn.backward_numpy is not None:
+        input_grads = ctx.fn.backward_numpy(ctx, g.data)
+        if not isinstance(input_grads, tuple):
+            input_grads = (input_grads,)
+        return tuple(None if gx is None else Tensor(gx) for gx in input_grads)
+    input_grads = ctx.fn.backward(ctx, g)
+    return input_grads if isinstance(input_grads, tuple) else (input_grads,)
 
 
 def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=False):
