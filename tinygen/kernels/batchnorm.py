@@ -10,12 +10,11 @@ input); the statistics of channel c run over n and l, m = N*L entries, <.>_c the
     dx     = r_c (g - <g>_c - x_hat <g x_hat>_c)                    (batch_norm_grad: dL/dx
                                                                      for g = dL/dx_hat)
 
-Why kernels: NumPy broadcasts a per-channel (1, C, 1, 1) vector over a 64x64x14x14 batch at
-~0.4 ms a pass (a plain copy of it: 0.11 ms), and the formulas take ~6 such passes each way.
-Here the forward is three passes (sum, centred sum of squares, normalize) and the gradient two.
-Sums accumulate in float64 (m may be large); results are stored in x's dtype.
-64x64x14x14 float32, one thread: forward 0.7 ms, gradient 0.8 ms; the whole BatchNorm2d layer
-(with its affine part, still composed) forward + backward 8.5 -> 3.9 ms (PyTorch: 3.1 ms).
+Why kernels: a NumPy broadcast of a per-channel (1, C, 1, 1) vector over a batch is several
+times slower than a plain copy of it, and the formulas take ~6 such passes each way. Here the
+forward is three passes (sum, centred sum of squares, normalize) and the gradient two (timings:
+benchmarks/RESULTS.md). Sums accumulate in float64 (m may be large); results are stored in x's
+dtype.
 Each front end has a NumPy twin (`*_numpy`) that the tests compare it against.
 """
 import math
@@ -27,8 +26,8 @@ import numpy as np
 @numba.njit(cache=True)
 def _channel_means(row_sums, m, out):
     """out[c] = sum over l of row_sums[c*L + l], divided by m: (C*L,) sums at every (c, l) ->
-    (C,) means. Plain loops throughout this file: with an empty cache, numba took ~5 s more to
-    compile `a[:] = b`, .sum(axis=1) and np.repeat; these kernels compile in ~3 s."""
+    (C,) means. Plain loops throughout this file: numba compiles `a[:] = b`, .sum(axis=1) and
+    np.repeat far more slowly (a cold start pays for it)."""
     n_pos = row_sums.size // out.size
     for c in range(out.size):
         total = 0.0

@@ -14,7 +14,7 @@ from tinygen.tensor import Tensor
 
 
 def _broadcast_shape(name, a, b):
-    if a.shape == b.shape:  # fast path: equal shapes always broadcast (NumPy's check: ~4 us)
+    if a.shape == b.shape:  # fast path: equal shapes always broadcast (NumPy's check is slow)
         return a.shape
     try:
         return np.broadcast_shapes(a.shape, b.shape)
