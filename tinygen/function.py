@@ -91,21 +91,33 @@ class Function:
         inputs: Tensors (array-likes are wrapped as constants); params: non-differentiable
         keyword arguments passed through to forward.
         """
-        inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
         inputs = _common_float_dtype(cls, inputs)
         ctx = Context()
-        out = Tensor(cls.forward(ctx, *(x.data for x in inputs), **params))
-        if _tensor._grad_enabled and any(x.requires_grad for x in inputs):
-            out.requires_grad = True
-            out._ctx = ctx
-            ctx.fn, ctx.inputs, ctx._output = cls, inputs, weakref.ref(out)
+        out = Tensor(cls.forward(ctx, *[x.data for x in inputs], **params))
+        if _tensor._grad_enabled:
+            for x in inputs:  # (a plain loop: this runs on every op, and any(...) costs more)
+                if x.requires_grad:
+                    out.requires_grad = True
+                    out._ctx = ctx
+                    ctx.fn, ctx.inputs, ctx._output = cls, inputs, weakref.ref(out)
+                    break
         return out
 
 
 def _common_float_dtype(fn, inputs):
-    """Inputs of an op share one float dtype: mixing float32 and float64 is an error (dtypes
-    never change silently); integer or boolean constants are cast to the float dtype, as in
-    PyTorch (so float32 * integer tensor stays float32)."""
+    """Inputs of an op are Tensors (array-likes are wrapped as constants) and share one float
+    dtype: mixing float32 and float64 is an error (dtypes never change silently); integer or
+    boolean constants are cast to the float dtype, as in PyTorch (so float32 * integer tensor
+    stays float32)."""
+    dtype = None
+    for x in inputs:  # the common case first, in one pass: Tensors of one float dtype
+        if not isinstance(x, Tensor) or (dtype is not None and x.data.dtype != dtype):
+            break
+        dtype = x.data.dtype
+    else:
+        if dtype is None or dtype.kind == "f":
+            return inputs
+    inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
     floats = {x.data.dtype for x in inputs if x.data.dtype.kind == "f"}
     if len(floats) > 1:
         names = " and ".join(sorted(str(d) for d in floats))

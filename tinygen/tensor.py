@@ -61,6 +61,8 @@ def enable_grad():
 # ---------------------------------------------------------------------------------------------
 def _to_array(data, dtype) -> np.ndarray:
     """NumPy arrays and NumPy scalars keep their dtype; Python numbers and lists become float32."""
+    if dtype is None and type(data) is np.ndarray:  # every op's output: nothing to convert
+        return data
     if isinstance(data, Tensor):
         data = data.data
     if isinstance(data, (np.ndarray, np.generic)):

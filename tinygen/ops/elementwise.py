@@ -14,8 +14,10 @@ from tinygen.tensor import Tensor
 
 
 def _broadcast_shape(name, a, b):
-    if a.shape == b.shape:  # fast path: equal shapes always broadcast (NumPy's check is slow)
-        return a.shape
+    if a.shape == b.shape or not b.shape:  # fast paths (NumPy's check is slow): equal shapes
+        return a.shape                      # and scalars always broadcast
+    if not a.shape:
+        return b.shape
     try:
         return np.broadcast_shapes(a.shape, b.shape)
     except ValueError:
