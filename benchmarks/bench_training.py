@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import user_models as um  # noqa: E402
 from tinygen.data import load_dataset  # noqa: E402
 
-torch = um.torch
+torch = um.load_torch()
 try:
     import autograd
     import autograd.numpy as anp

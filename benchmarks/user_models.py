@@ -27,10 +27,19 @@ from tinygen import functional as F
 from tinygen import nn, optim, random as tg_random
 from tinygen.tensor import Tensor
 
-try:
-    import torch
-except ImportError:
-    torch = None
+torch = None  # imported by load_torch(): importing it adds ~100 MB to a process's RSS
+
+
+def load_torch():
+    """PyTorch, imported on first use, or None when it is not installed."""
+    global torch
+    if torch is None:
+        try:
+            import torch as _torch
+        except ImportError:
+            return None
+        torch = _torch
+    return torch
 
 LATENT, BATCH_VAE = 100, 128
 
