@@ -124,6 +124,22 @@ def gemm_peak(clock, n=1024, repeats=7):
     return 2 * n ** 3 / best
 
 
+def blas_core():
+    """The kernel family NumPy's OpenBLAS runs on this CPU (e.g. Haswell = AVX2, SkylakeX =
+    AVX-512; the environment variable OPENBLAS_CORETYPE overrides its choice), or 'unknown'."""
+    import ctypes
+    import glob
+    libs = glob.glob(str(Path(np.__file__).parent.parent / "numpy.libs" / "*openblas*"))
+    for path in libs:
+        lib = ctypes.CDLL(path)
+        for name in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename",
+                     "openblas_get_corename"):
+            if hasattr(lib, name):
+                getattr(lib, name).restype = ctypes.c_char_p
+                return getattr(lib, name)().decode()
+    return "unknown"
+
+
 def _timed(clock, fn, *args, **kwargs):
     start = clock()
     fn(*args, **kwargs)
@@ -211,7 +227,8 @@ def main(argv=None):
            f"{load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} cores; torch "
            f"{torch.__version__ if torch else 'absent'}, autograd "
            f"{'present' if autograd else 'absent'}; float32 GEMM peak (NumPy, 1024^3) "
-           f"{peak / 1e9:.0f} GFLOP/s", ""]
+           f"{peak / 1e9:.0f} GFLOP/s; OpenBLAS kernels: {blas_core()} (OPENBLAS_CORETYPE="
+           f"{os.environ.get('OPENBLAS_CORETYPE', 'unset')})", ""]
     print(out[0], flush=True)
     rows = {"vae": ("VAE 784-400-20, batch 128, Adam", lambda: bench_vae(x, args), 1.5),
             "dcgan28": ("DCGAN-28, batch 64, user-style loop",
