@@ -12,7 +12,9 @@ import      seconds for `import tinygen` in a new interpreter (min/median over -
 first step  a new interpreter with NUMBA_CACHE_DIR pointing at an empty temporary directory
             (cold: every kernel is compiled) and then again at the same, now filled, directory
             (warm: kernels are loaded from the cache); seconds of the first training step, for
-            the MLP VAE (batch 128), DCGAN-28 and DCGAN-32 (batch 64), and of the step after it.
+            the MLP VAE (batch 128), DCGAN-28 and DCGAN-32 (batch 64) in that order in one
+            interpreter (a kernel an earlier model used is already compiled), and of the step
+            after it.
 peak RSS    `tinygen train vae --epochs 3` (figures on, the command-line default) as a child
             process: its ru_maxrss. Then the user-style VAE loop on mnist-5k, batch 128, Adam:
             ru_maxrss after epoch 2 and after the last epoch (flat = within 5%: no graph or
@@ -159,11 +161,12 @@ def main(argv=None):
     print("\n".join(lines[-2:]), flush=True)
 
     first = bench_first_step()
-    for kind in ("vae", "dcgan28", "dcgan32"):
-        lines.append(f"| first {kind.upper()} training step, empty numba cache | "
+    after = {"vae": "", "dcgan28": " (after the VAE's)", "dcgan32": " (after DCGAN-28's)"}
+    for kind in ("vae", "dcgan28", "dcgan32"):  # one interpreter: shared kernels load once
+        lines.append(f"| first {kind.upper()} training step{after[kind]}, empty numba cache | "
                      f"{first['cold'][kind]:.2f} s (the next step: "
                      f"{first['cold'][kind + '_next']:.2f} s) | (reported) |")
-        lines.append(f"| first {kind.upper()} training step, warm numba cache | "
+        lines.append(f"| first {kind.upper()} training step{after[kind]}, warm numba cache | "
                      f"{first['warm'][kind]:.2f} s (the next step: "
                      f"{first['warm'][kind + '_next']:.2f} s) | <= 2 s |")
     print("\n".join(lines[-6:]), flush=True)
