@@ -1,7 +1,8 @@
 """Cold start and memory: `import tinygen`, the first training step (empty and warm numba
-cache), and the peak RSS of a VAE training run, each measured in a fresh subprocess.
+cache), and the peak RSS of VAE training, each measured in a fresh subprocess.
 
-Benchmarks sit outside the tower: they use the public API (tinygen.vae, tinygen.gan, optim).
+Benchmarks sit outside the tower: the steps are user_models.py's (public API only), and the
+command-line run is `tinygen train vae` itself.
 
     python benchmarks/bench_startup.py [--epochs 20] [--imports 5]
 
@@ -10,13 +11,15 @@ import      seconds for `import tinygen` in a new interpreter (min/median over -
             only by the code that draws, compares or shows progress).
 first step  a new interpreter with NUMBA_CACHE_DIR pointing at an empty temporary directory
             (cold: every kernel is compiled) and then again at the same, now filled, directory
-            (warm: kernels are loaded from the cache); seconds from the start of the first
-            training step to its end, for the MLP VAE (batch 128) and the DCGAN-28 (batch 64),
-            and of the step after it (the steady cost, for comparison on a loaded machine).
-peak RSS    tinygen.vae.train_epoch on mnist-5k, batch 128, Adam: ru_maxrss after epoch 2 and
-            after the last epoch (flat = within 5%: no graph or cache growth); with torch
-            installed, the same for the PyTorch twin's process, for reference; and once more
-            with TINYGEN_NO_MALLOPT=1 (glibc's malloc defaults, see tinygen/kernels/memory.py).
+            (warm: kernels are loaded from the cache); seconds of the first training step, for
+            the MLP VAE (batch 128), DCGAN-28 and DCGAN-32 (batch 64) in that order in one
+            interpreter (a kernel an earlier model used is already compiled), and of the step
+            after it.
+peak RSS    `tinygen train vae --epochs 3` (figures on, the command-line default) as a child
+            process: its ru_maxrss. Then the user-style VAE loop on mnist-5k, batch 128, Adam:
+            ru_maxrss after epoch 2 and after the last epoch (flat = within 5%: no graph or
+            cache growth), once more with TINYGEN_NO_MALLOPT=1 (glibc's malloc defaults, see
+            tinygen/kernels/memory.py) and, with torch installed, for the PyTorch twin.
 """
 import argparse
 import json
@@ -38,48 +41,53 @@ print(json.dumps({"seconds": elapsed,
 """
 
 FIRST_STEP_CODE = """
-import json, time
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
 import numpy as np
-import tinygen as tg
-from tinygen import gan, optim, vae
+import user_models as um
+rng = np.random.default_rng(0)
 out = {}
-x = np.random.default_rng(0).random((128, 1, 28, 28), dtype=np.float32)
-model = vae.MLPVAE()
-opt = optim.Adam(model.parameters(), lr=1e-3)
-t = time.perf_counter()
-vae.train_step(model, opt, x)
-out["vae"] = time.perf_counter() - t
-t = time.perf_counter()
-vae.train_step(model, opt, x)
-out["vae_next"] = time.perf_counter() - t
-G, D = gan.build_models("dcgan", 100)
-opt_G = optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
-opt_D = optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
-z = np.random.default_rng(1).standard_normal((64, 100), dtype=np.float32)
-t = time.perf_counter()
-gan.train_step(G, D, opt_G, opt_D, 2 * x[:64] - 1, z, gan.GANLoss())
-out["dcgan"] = time.perf_counter() - t
-t = time.perf_counter()
-gan.train_step(G, D, opt_G, opt_D, 2 * x[:64] - 1, z, gan.GANLoss())
-out["dcgan_next"] = time.perf_counter() - t
+_, vae_step, _ = um.tinygen_vae(0)
+gan28 = um.tinygen_gan(um.dcgan28, 0, (64, 100), (64, 1, 28, 28))[2]
+gan32 = um.tinygen_gan(um.dcgan32, 0, (64, 100, 1, 1), (64, 3, 32, 32))[2]
+for name, step, args in (
+        ("vae", vae_step, (rng.random((128, 1, 28, 28), dtype=np.float32),
+                           rng.standard_normal((128, 20), dtype=np.float32))),
+        ("dcgan28", gan28, (rng.uniform(-1, 1, (64, 1, 28, 28)).astype(np.float32),
+                            rng.standard_normal((64, 100), dtype=np.float32))),
+        ("dcgan32", gan32, (rng.uniform(-1, 1, (64, 3, 32, 32)).astype(np.float32),
+                            rng.standard_normal((64, 100, 1, 1), dtype=np.float32)))):
+    for key in (name, name + "_next"):
+        t = time.perf_counter()
+        step(*args)
+        out[key] = time.perf_counter() - t
 print(json.dumps(out))
+"""
+
+CLI_RSS_CODE = """
+import json, os, resource, subprocess, sys, tempfile
+with tempfile.TemporaryDirectory() as out:
+    subprocess.run([sys.executable, "-c", "import sys; from tinygen.cli import main; "
+                    "sys.exit(main(sys.argv[1:]))", "train", "vae", "--epochs", sys.argv[1],
+                    "--out", os.path.join(out, "run")], check=True, capture_output=True)
+print(json.dumps(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024))
 """
 
 RSS_CODE = """
 import json, resource, sys
+sys.path.insert(0, sys.argv[2])
 import numpy as np
-from tinygen import optim, vae
+import user_models as um
 from tinygen.data import as_float, load_dataset
-import tinygen as tg
 epochs = int(sys.argv[1])
-tg.random.manual_seed(0)
 x = as_float(load_dataset("mnist-5k", "train").x)
-model = vae.MLPVAE()
-opt = optim.Adam(model.parameters(), lr=1e-3)
+_, step, _ = um.tinygen_vae(0)
 rng = np.random.default_rng(0)
 peaks = []
 for epoch in range(epochs):
-    vae.train_epoch(model, opt, x, 128, rng, epoch)
+    order = rng.permutation(len(x))
+    for i in range(0, len(x) - 127, 128):
+        step(x[order[i:i + 128]], rng.standard_normal((128, 20), dtype=np.float32))
     peaks.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # KiB -> MiB
 print(json.dumps(peaks))
 """
@@ -88,20 +96,20 @@ TORCH_RSS_CODE = """
 import json, resource, sys
 sys.path.insert(0, sys.argv[2])
 import numpy as np
-import torch
-import bench_training as bt
+import user_models as um
 from tinygen.data import as_float, load_dataset
-torch.set_num_threads(int(bt.THREADS))
+torch = um.load_torch()
+torch.set_num_threads(2)
 epochs = int(sys.argv[1])
 x = as_float(load_dataset("mnist-5k", "train").x)
-model, _ = bt.tinygen_vae(0)
-step = bt.torch_vae(model.state_dict(), 0)
+model, _, _ = um.tinygen_vae(0)
+step = um.torch_vae(model.state_dict())
 rng = np.random.default_rng(0)
 peaks = []
 for epoch in range(epochs):
     order = rng.permutation(len(x))
-    for i in range(0, len(x), 128):
-        step(x[order[i:i + 128]])
+    for i in range(0, len(x) - 127, 128):
+        step(x[order[i:i + 128]], rng.standard_normal((128, 20), dtype=np.float32))
     peaks.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 print(json.dumps(peaks))
 """
@@ -126,11 +134,11 @@ def bench_import(repeats):
 
 
 def bench_first_step():
-    """{'cold': {...}, 'warm': {...}} seconds of the first VAE and DCGAN training steps."""
+    """{'cold': {...}, 'warm': {...}} seconds of the first training steps of each model."""
     with tempfile.TemporaryDirectory(prefix="tinygen-numba-cache-") as cache:
         env = {"NUMBA_CACHE_DIR": cache}
-        cold = run_python(FIRST_STEP_CODE, env=env)
-        warm = run_python(FIRST_STEP_CODE, env=env)
+        cold = run_python(FIRST_STEP_CODE, HERE, env=env)
+        warm = run_python(FIRST_STEP_CODE, HERE, env=env)
     return {"cold": cold, "warm": warm}
 
 
@@ -153,20 +161,26 @@ def main(argv=None):
     print("\n".join(lines[-2:]), flush=True)
 
     first = bench_first_step()
-    for kind in ("vae", "dcgan"):
-        lines.append(f"| first {kind.upper()} training step, empty numba cache | "
-                     f"{first['cold'][kind]:.2f} s | (reported) |")
-        lines.append(f"| first {kind.upper()} training step, warm numba cache | "
+    after = {"vae": "", "dcgan28": " (after the VAE's)", "dcgan32": " (after DCGAN-28's)"}
+    for kind in ("vae", "dcgan28", "dcgan32"):  # one interpreter: shared kernels load once
+        lines.append(f"| first {kind.upper()} training step{after[kind]}, empty numba cache | "
+                     f"{first['cold'][kind]:.2f} s (the next step: "
+                     f"{first['cold'][kind + '_next']:.2f} s) | (reported) |")
+        lines.append(f"| first {kind.upper()} training step{after[kind]}, warm numba cache | "
                      f"{first['warm'][kind]:.2f} s (the next step: "
                      f"{first['warm'][kind + '_next']:.2f} s) | <= 2 s |")
-    print("\n".join(lines[-4:]), flush=True)
+    print("\n".join(lines[-6:]), flush=True)
 
-    peaks = run_python(RSS_CODE, args.epochs)
-    growth = peaks[-1] / peaks[1] - 1
-    lines.append(f"| peak RSS, VAE training, after epoch 2 / {args.epochs} | {peaks[1]:.0f} MiB / "
-                 f"{peaks[-1]:.0f} MiB ({growth:+.1%}) | <= 200 MB, within 5% |")
+    cli_peak = run_python(CLI_RSS_CODE, 3)
+    lines.append(f"| peak RSS, `tinygen train vae --epochs 3` (figures on) | {cli_peak:.0f} MiB "
+                 f"| <= 200 MB |")
     print(lines[-1], flush=True)
-    peaks = run_python(RSS_CODE, args.epochs, env={"TINYGEN_NO_MALLOPT": "1"})
+    peaks = run_python(RSS_CODE, args.epochs, HERE)
+    growth = peaks[-1] / peaks[1] - 1
+    lines.append(f"| peak RSS, user-style VAE loop, after epoch 2 / {args.epochs} | "
+                 f"{peaks[1]:.0f} MiB / {peaks[-1]:.0f} MiB ({growth:+.1%}) | flat: within 5% |")
+    print(lines[-1], flush=True)
+    peaks = run_python(RSS_CODE, args.epochs, HERE, env={"TINYGEN_NO_MALLOPT": "1"})
     lines.append(f"| the same with TINYGEN_NO_MALLOPT=1 (glibc's defaults) | {peaks[1]:.0f} MiB / "
                  f"{peaks[-1]:.0f} MiB ({peaks[-1] / peaks[1] - 1:+.1%}) | (reference) |")
     print(lines[-1], flush=True)

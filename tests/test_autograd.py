@@ -157,6 +157,51 @@ def test_without_create_graph_the_gradient_is_a_constant():
     assert not g.requires_grad and g._ctx is None
 
 
+class _CubeWithNumpyBackward(tg.Function):
+    """y = x**3, dy/dx = 3 x**2; counts which of its two backwards the engine ran."""
+    calls = []
+
+    @staticmethod
+    def forward(ctx, x):
+        return x ** 3
+
+    @staticmethod
+    def backward(ctx, grad):
+        _CubeWithNumpyBackward.calls.append("backward")
+        x, = ctx.inputs
+        return grad * 3 * x * x
+
+    @staticmethod
+    def backward_numpy(ctx, grad):
+        _CubeWithNumpyBackward.calls.append("backward_numpy")
+        assert isinstance(grad, np.ndarray)
+        return grad * 3 * ctx.inputs[0].data ** 2
+
+
+def test_engine_runs_backward_numpy_without_create_graph_and_backward_with_it():
+    x = leaf([0.5, -2.0])
+    calls = _CubeWithNumpyBackward.calls
+    calls.clear()
+    [g] = tg.grad(_CubeWithNumpyBackward.apply(x).sum(), x)
+    assert calls == ["backward_numpy"] and not g.requires_grad
+    np.testing.assert_allclose(g.data, 3 * x.data ** 2, rtol=1e-15)
+    calls.clear()
+    [g] = tg.grad(_CubeWithNumpyBackward.apply(x).sum(), x, create_graph=True)
+    assert calls == ["backward"] and g.requires_grad
+    [second] = tg.grad(g.sum(), x)
+    np.testing.assert_allclose(second.data, 6 * x.data, rtol=1e-15)
+
+
+def test_a_wrong_backward_numpy_is_caught_by_the_engine_shape_check():
+    class Bad(tg.Function):
+        forward = staticmethod(lambda ctx, x: 2 * x)
+        backward = staticmethod(lambda ctx, grad: grad * 2)
+        backward_numpy = staticmethod(lambda ctx, grad: grad.sum())
+    x = leaf([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="Bad.backward returned a gradient of shape"):
+        Bad.apply(x).sum().backward()
+
+
 # -- dtype rules ----------------------------------------------------------------------------------
 def test_python_numbers_and_lists_become_float32_numpy_floats_keep_their_dtype():
     assert tg.tensor(1.0).dtype == np.float32

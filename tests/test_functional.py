@@ -348,3 +348,60 @@ def test_functionals_reject_bad_input_naming_the_shapes():
     for call, message in cases:
         with pytest.raises(ValueError, match=message):
             call()
+
+
+# -- ops with a NumPy-only backward (tinygen.function): the same numbers as their formula ---------
+def _ops_with_backward_numpy():
+    found, todo = set(), [tg.Function]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls.__dict__.get("backward_numpy") is not None and cls.__module__.startswith("tinygen"):
+            found.add(cls.__name__)
+    return found
+
+
+BACKWARD_NUMPY_CASES = {  # op name -> (function of two tensors, domain of the drawn values)
+    "Relu": (lambda x, t: x.relu() * t, dict(away_from=(0.0,))),
+    "LeakyRelu": (lambda x, t: x.leaky_relu(0.2) * t, dict(away_from=(0.0,))),
+    "BatchNormalize": (lambda x, t: F.batch_normalize(x.reshape(3, 2, -1))[0].reshape(x.shape)
+                       * t, {}),
+    "BatchNormalize with weight and bias": (
+        lambda x, t: F.batch_normalize(x, 1e-5, t[0, :, 0], t[1, :, 1])[0] * t, {}),
+    "BCEWithLogits": (lambda x, t: F.binary_cross_entropy_with_logits(x, t.sigmoid(), "none"),
+                      {}),
+}
+
+
+def test_every_op_with_a_backward_numpy_is_checked_here():
+    assert _ops_with_backward_numpy() == {name.split()[0] for name in BACKWARD_NUMPY_CASES}
+
+
+@pytest.mark.parametrize("name", sorted(BACKWARD_NUMPY_CASES))
+@given(data=st.data())
+def test_backward_numpy_gives_the_numbers_of_the_differentiable_backward(name, data):
+    fn, domain = BACKWARD_NUMPY_CASES[name]
+    x = data.draw(arrays((3, 2, 2), **domain))
+    t = data.draw(arrays((3, 2, 2)))
+    x_leaf, t_leaf = leaf(x), leaf(t)
+    weights = np.linspace(-1, 2, x.size).reshape(x.shape)
+    fast = tg.grad((fn(x_leaf, t_leaf) * weights).sum(), [x_leaf, t_leaf])
+    formula = tg.grad((fn(x_leaf, t_leaf) * weights).sum(), [x_leaf, t_leaf], create_graph=True)
+    for a, b in zip(fast, formula):
+        assert not a.requires_grad
+        assert_close(a, b.data, atol=1e-12, rtol=1e-10)
+    check_grads(lambda a, b: (fn(a, b) * weights).sum(), [leaf(x), leaf(t)])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batch_normalize_with_weight_and_bias_is_x_hat_times_weight_plus_bias(dtype):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 3, 2, 2)).astype(dtype)
+    weight, bias = rng.standard_normal(3).astype(dtype), rng.standard_normal(3).astype(dtype)
+    y, mean, var = F.batch_normalize(tg.tensor(x), 1e-5, tg.tensor(weight), tg.tensor(bias))
+    x_hat = F.batch_normalize(tg.tensor(x), 1e-5)[0].data
+    np.testing.assert_array_equal(y.data, x_hat * weight.reshape(1, 3, 1, 1)
+                                  + bias.reshape(1, 3, 1, 1))  # the same rounding, bit for bit
+    assert y.dtype == dtype and mean.shape == var.shape == (3,)
+    with pytest.raises(ValueError, match="both weight and bias"):
+        F.batch_normalize(tg.tensor(x), 1e-5, tg.tensor(weight))

@@ -281,6 +281,26 @@ def test_batch_norm_and_grad_match_twins(arrays):
                                x.dtype == np.float32 else 1e-10)
 
 
+@given(arrays=batch_norm_inputs())
+def test_batch_norm_affine_matches_its_twin_and_batch_norm(arrays):
+    x, g = arrays
+    weight, bias = g.reshape(g.shape[0], g.shape[1], -1)[0, :, 0], x.reshape(
+        x.shape[0], x.shape[1], -1)[-1, :, -1]
+    y, x_hat, mean, var = K.batch_norm_affine(x, weight, bias)
+    for ours, plain in zip((x_hat, mean, var), K.batch_norm(x)):
+        np.testing.assert_array_equal(ours, plain)
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    np.testing.assert_array_equal(y, x_hat * weight.reshape(shape) + bias.reshape(shape))
+    twins = K.batch_norm_affine_numpy(x, weight, bias)
+    for ours, twin in zip((x_hat, mean, var), twins[1:]):
+        np.testing.assert_allclose(ours, twin, **TOL[x.dtype.type])
+    tol = TOL[x.dtype.type]  # y's error is x_hat's times |weight|, then rounded once more
+    np.testing.assert_allclose(y, twins[0], rtol=2 * tol["rtol"],
+                               atol=2 * tol["atol"] * (1 + np.abs(weight).max()) + 8 * tol["rtol"])
+    with pytest.raises(ValueError, match="must be"):
+        K.batch_norm_affine(x, weight[:0], bias)
+
+
 def test_batch_norm_grad_is_the_derivative_of_sum_g_times_x_hat():
     rng = np.random.default_rng(0)
     x, g = rng.normal(1.0, 2.0, (2, 4, 3, 2, 2))

@@ -13,7 +13,7 @@ from tinygen import kernels
 from tinygen import random as _random
 from tinygen.function import Function
 from tinygen.ops.conv import conv2d, conv_transpose2d  # noqa: F401  (re-exported)
-from tinygen.tensor import Tensor, is_grad_enabled
+from tinygen.tensor import Tensor
 
 __all__ = [
     "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "leaky_relu", "softplus",
@@ -54,47 +54,78 @@ def linear(x, weight, bias=None):
 
 
 class BatchNormalize(Function):
-    """Batch normalization without the affine part (Ioffe & Szegedy 2015), per channel c:
+    """Batch normalization (Ioffe & Szegedy 2015), per channel c, with an optional affine part:
 
-        x_hat = (x - mean_c) * r_c,    r_c = (var_c + eps)^(-1/2),
+        x_hat = (x - mean_c) * r_c,    r_c = (var_c + eps)^(-1/2),    y = x_hat * w_c + b_c
         mean_c, var_c = mean and biased variance of x over every axis but axis 1 (the channel's)
 
-    With <.>_c those means and g = dL/dx_hat (mean_c and var_c depend on x too):
+    (y = x_hat without w and b). With <.>_c those means and g = dL/dy (mean_c and var_c depend
+    on x too):
 
-        dL/dx = r_c * (g - <g>_c - x_hat <g x_hat>_c)
+        dL/dx = r_c * (g w_c - <g w_c>_c - x_hat <g w_c x_hat>_c),
+        dL/dw_c = sum of g x_hat over the channel,   dL/db_c = sum of g over the channel.
 
-    forward and the first-order backward are numba kernels (kernels/batchnorm.py): one op
-    instead of the ~10 it took composed (BatchNorm2d on 64x64x14x14 float32, forward + backward
-    with the affine part: 8.5 -> 3.9 ms, one thread; PyTorch 3.1 ms).
+    forward and backward_numpy (the first-order gradient when no graph is recorded) are numba
+    kernels (kernels/batchnorm.py): one op instead of the ~14 it takes composed. backward is the
+    same formula in tensor ops, with x_hat rebuilt from x, so it differentiates again.
     """
     @staticmethod
-    def forward(ctx, x, eps, stats):
-        x_hat, ctx.mean, ctx.var = kernels.batch_norm(x, eps)
+    def forward(ctx, x, *affine, eps, stats):
+        if affine:
+            y, ctx.x_hat, ctx.mean, ctx.var = kernels.batch_norm_affine(x, *affine, eps)
+        else:
+            y, ctx.mean, ctx.var = kernels.batch_norm(x, eps)
+            ctx.x_hat = y
         ctx.eps = eps
         stats.update(mean=ctx.mean, var=ctx.var)  # for the caller's running estimates
-        return x_hat
+        return y
 
     @staticmethod
     def backward(ctx, grad):
-        x_hat = ctx.output
-        if not is_grad_enabled():  # no graph to record: the formula in one kernel
-            return Tensor(kernels.batch_norm_grad(grad.data, x_hat.data, ctx.var, ctx.eps))
-        # create_graph: the same formula in tensor ops; x_hat is this op's output (so it
-        # differentiates through this op again) and r is rebuilt from x, so d(dL/dx)/dx is exact.
-        x, = ctx.inputs
-        axes = (0,) + tuple(range(2, x.ndim))
+        x = ctx.inputs[0]
+        axes, shape = _channel_axes(x.ndim)
         centered = x - x.mean(axis=axes, keepdims=True)
         r = ((centered * centered).mean(axis=axes, keepdims=True) + ctx.eps) ** -0.5
-        return r * (grad - grad.mean(axis=axes, keepdims=True)
-                    - x_hat * (grad * x_hat).mean(axis=axes, keepdims=True))
+        x_hat = centered * r
+        g = grad if len(ctx.inputs) == 1 else grad * ctx.inputs[1].reshape(shape)
+        grad_x = r * (g - g.mean(axis=axes, keepdims=True)
+                      - x_hat * (g * x_hat).mean(axis=axes, keepdims=True))
+        if len(ctx.inputs) == 1:
+            return grad_x
+        return grad_x, (grad * x_hat).sum(axis=axes), grad.sum(axis=axes)
+
+    @staticmethod
+    def backward_numpy(ctx, grad):
+        # The affine part's products and sums as NumPy computes them in the composed form
+        # (x_hat * w + b), so the numbers are the same as before this op took them over.
+        if len(ctx.inputs) == 1:
+            return kernels.batch_norm_grad(grad, ctx.x_hat, ctx.var, ctx.eps)
+        axes, shape = _channel_axes(grad.ndim)
+        need_x, need_w, need_b = ctx.needs_input_grad
+        channels = (grad.shape[1],)
+        grad_x = (kernels.batch_norm_grad(grad * ctx.inputs[1].data.reshape(shape), ctx.x_hat,
+                                          ctx.var, ctx.eps) if need_x else None)
+        grad_w = (np.sum(grad * ctx.x_hat, axis=axes, keepdims=True).reshape(channels)
+                  if need_w else None)
+        grad_b = np.sum(grad, axis=axes, keepdims=True).reshape(channels) if need_b else None
+        return grad_x, grad_w, grad_b
 
 
-def batch_normalize(x, eps=1e-5):
-    """Train-mode batch norm of x (N, C, ...) per channel, no affine part -> (x_hat, mean, var):
-    x_hat a Tensor like x; the batch mean and biased var as (C,) arrays of x's dtype."""
+def _channel_axes(ndim):
+    """The axes a per-channel statistic runs over, and the broadcastable shape of a (C,) vector."""
+    return (0,) + tuple(range(2, ndim)), (1, -1) + (1,) * (ndim - 2)
+
+
+def batch_normalize(x, eps=1e-5, weight=None, bias=None):
+    """Train-mode batch norm of x (N, C, ...) per channel -> (y, mean, var): y a Tensor like x,
+    x_hat * weight + bias when weight and bias (C,) are given (both or neither), else x_hat;
+    the batch mean and biased var as (C,) arrays of x's dtype."""
+    if (weight is None) != (bias is None):
+        raise ValueError("batch_normalize: give both weight and bias, or neither")
     stats = {}
-    x_hat = BatchNormalize.apply(x, eps=eps, stats=stats)
-    return x_hat, stats["mean"], stats["var"]
+    affine = () if weight is None else (weight, bias)
+    y = BatchNormalize.apply(x, *affine, eps=eps, stats=stats)
+    return y, stats["mean"], stats["var"]
 
 
 # -- losses ------------------------------------------------------------------------------------
@@ -125,14 +156,18 @@ class BCEWithLogits(Function):
     @staticmethod
     def backward(ctx, grad):
         x, t = ctx.inputs
-        if not is_grad_enabled() and not t.requires_grad:
-            # No graph to record (create_graph=False): grad * (sigmoid(x) - t) from the sigmoid
-            # the forward kept, in two NumPy passes and no exp (128x784 float32: 1.0 -> 0.1 ms).
-            g = ctx.sigmoid - t.data
-            g *= grad.data
-            return Tensor(g), None
         return (grad * (x.sigmoid() - t) if x.requires_grad else None,
                 -grad * x if t.requires_grad else None)
+
+    @staticmethod
+    def backward_numpy(ctx, grad):  # from the sigmoid the forward kept: no exp
+        x, t = ctx.inputs
+        need_x, need_t = ctx.needs_input_grad
+        grad_x = None
+        if need_x:
+            grad_x = ctx.sigmoid - t.data
+            grad_x *= grad
+        return grad_x, (-grad * x.data if need_t else None)
 
 
 def binary_cross_entropy_with_logits(logits, target, reduction="mean"):

@@ -109,11 +109,12 @@ class Profile:
 
     # -- the hook the engine calls ------------------------------------------------------------
     def _hook(self, op, phase):
-        """The engine's call: op's `forward` or `backward`, wrapped so its time is recorded."""
+        """The engine's call: op's `forward`, `backward` or `backward_numpy`, wrapped so its
+        time is recorded (both backwards under "backward")."""
         method = getattr(op, phase) if self._previous is None else self._previous(op, phase)
         if self._depth:
             return method  # an op applied inside another op's method: counted in that one
-        key = (op.__name__, phase)
+        key = (op.__name__, "backward" if phase.startswith("backward") else phase)
 
         def timed(*args, **kwargs):
             self._depth += 1

@@ -14,7 +14,8 @@ rule, one link at a time). Two rules are enforced here, in one place, for every 
 - every accumulated gradient must then have exactly its tensor's shape.
 
 Op backwards are written with Tensor ops, so with `create_graph=True` the gradient computation is
-itself recorded and can be differentiated again (gradient penalties, `gradgradcheck`).
+itself recorded and can be differentiated again (gradient penalties, `gradgradcheck`). Without it,
+an op's optional `backward_numpy` (the same derivative on arrays) runs instead (`_op_backward`).
 
 The Tensor methods (`x.exp()`, `a + b`, ...) are thin: each calls one op from tinygen.ops, which
 is imported at the bottom of this file because the ops are built on top of Tensor.
@@ -60,6 +61,8 @@ def enable_grad():
 # ---------------------------------------------------------------------------------------------
 def _to_array(data, dtype) -> np.ndarray:
     """NumPy arrays and NumPy scalars keep their dtype; Python numbers and lists become float32."""
+    if dtype is None and type(data) is np.ndarray:  # every op's output: nothing to convert
+        return data
     if isinstance(data, Tensor):
         data = data.data
     if isinstance(data, (np.ndarray, np.generic)):
@@ -328,11 +331,7 @@ def _backpropagate(outputs, grad_outputs, create_graph, wanted=None):
             if ctx is None:
                 continue
             ctx.needs_input_grad = tuple(id(x) in needed for x in ctx.inputs)
-            hook = _profile_hook  # [profile hook] None unless tinygen.profile is on
-            backward = ctx.fn.backward if hook is None else hook(ctx.fn, "backward")
-            input_grads = backward(ctx, g)
-            if not isinstance(input_grads, tuple):
-                input_grads = (input_grads,)
+            input_grads = _op_backward(ctx, g, create_graph)
             for x, gx, need in zip(ctx.inputs, input_grads, ctx.needs_input_grad):
                 if gx is None or not need:
                     continue
@@ -343,6 +342,25 @@ def _backpropagate(outputs, grad_outputs, create_graph, wanted=None):
                                        f"{x.shape} and dtype {x.dtype}")
                 grads[id(x)] = grads[id(x)] + gx if id(x) in grads else gx
     return result
+
+
+def _op_backward(ctx, g, create_graph):
+    """One link of the chain rule: the op's input gradients (a tuple) from g = dL/d(output).
+
+    With create_graph=False an op's optional `backward_numpy` (arrays in, arrays out; see
+    tinygen.function) runs instead of its differentiable `backward`, which is then not needed.
+    """
+    fast = not create_graph and ctx.fn.backward_numpy is not None
+    phase = "backward_numpy" if fast else "backward"
+    hook = _profile_hook  # [profile hook] None unless tinygen.profile is on
+    backward = getattr(ctx.fn, phase) if hook is None else hook(ctx.fn, phase)
+    if fast:
+        input_grads = backward(ctx, g.data)
+        if not isinstance(input_grads, tuple):
+            input_grads = (input_grads,)
+        return tuple(None if gx is None else Tensor(gx) for gx in input_grads)
+    input_grads = backward(ctx, g)
+    return input_grads if isinstance(input_grads, tuple) else (input_grads,)
 
 
 def grad(outputs, inputs, grad_outputs=None, create_graph=False, allow_unused=False):

@@ -7,15 +7,15 @@ input); the statistics of channel c run over n and l, m = N*L entries, <.>_c the
 
     mean_c = <x>_c,   var_c = <(x - mean_c)^2>_c  (biased),   r_c = (var_c + eps)^(-1/2)
     x_hat  = (x - mean_c) r_c                                       (batch_norm)
+    y      = x_hat w_c + b_c                      (batch_norm_affine: the same pass writes both)
     dx     = r_c (g - <g>_c - x_hat <g x_hat>_c)                    (batch_norm_grad: dL/dx
                                                                      for g = dL/dx_hat)
 
-Why kernels: NumPy broadcasts a per-channel (1, C, 1, 1) vector over a 64x64x14x14 batch at
-~0.4 ms a pass (a plain copy of it: 0.11 ms), and the formulas take ~6 such passes each way.
-Here the forward is three passes (sum, centred sum of squares, normalize) and the gradient two.
-Sums accumulate in float64 (m may be large); results are stored in x's dtype.
-64x64x14x14 float32, one thread: forward 0.7 ms, gradient 0.8 ms; the whole BatchNorm2d layer
-(with its affine part, still composed) forward + backward 8.5 -> 3.9 ms (PyTorch: 3.1 ms).
+Why kernels: a NumPy broadcast of a per-channel (1, C, 1, 1) vector over a batch is several
+times slower than a plain copy of it, and the formulas take ~6 such passes each way. Here the
+forward is three passes (sum, centred sum of squares, normalize) and the gradient two (timings:
+benchmarks/RESULTS.md). Sums accumulate in float64 (m may be large); results are stored in x's
+dtype.
 Each front end has a NumPy twin (`*_numpy`) that the tests compare it against.
 """
 import math
@@ -27,8 +27,8 @@ import numpy as np
 @numba.njit(cache=True)
 def _channel_means(row_sums, m, out):
     """out[c] = sum over l of row_sums[c*L + l], divided by m: (C*L,) sums at every (c, l) ->
-    (C,) means. Plain loops throughout this file: with an empty cache, numba took ~5 s more to
-    compile `a[:] = b`, .sum(axis=1) and np.repeat; these kernels compile in ~3 s."""
+    (C,) means. Plain loops throughout this file: numba compiles `a[:] = b`, .sum(axis=1) and
+    np.repeat far more slowly (a cold start pays for it)."""
     n_pos = row_sums.size // out.size
     for c in range(out.size):
         total = 0.0
@@ -49,15 +49,16 @@ def _per_entry(v, n_pos):
 
 
 @numba.njit(cache=True)
-def batch_norm_kernel(x, eps, x_hat, mean, var):
-    """x, x_hat: (N, C, L) C-contiguous; mean, var: (C,) float64, written (var biased).
+def _statistics(x, eps, mean, var):
+    """x: (N, C, L) C-contiguous; mean, var: (C,) float64, written (var biased) ->
+    per-entry (C*L,) mean and r = (var + eps)^(-1/2).
 
     Every loop runs over a sample's C*L entries with per-entry accumulators (float64), which
     vectorizes for any L, including L = 1 (an (N, C) input); channels are summed at the end.
     """
     n_batch, n_chan, n_pos = x.shape
     m, size = n_batch * n_pos, n_chan * n_pos
-    x2, xh2 = x.reshape(n_batch, size), x_hat.reshape(n_batch, size)
+    x2 = x.reshape(n_batch, size)
     acc = np.zeros(x2.shape[1])
     for n in range(n_batch):
         for k in range(acc.size):
@@ -72,10 +73,37 @@ def batch_norm_kernel(x, eps, x_hat, mean, var):
     r = np.empty(n_chan)
     for c in range(n_chan):
         r[c] = 1.0 / math.sqrt(var[c] + eps)
-    r = _per_entry(r, n_pos)
+    return mu, _per_entry(r, n_pos)
+
+
+@numba.njit(cache=True)
+def batch_norm_kernel(x, eps, x_hat, mean, var):
+    """x, x_hat: (N, C, L) C-contiguous; mean, var: (C,) float64, written (var biased)."""
+    n_batch, size = x.shape[0], x.shape[1] * x.shape[2]
+    mu, r = _statistics(x, eps, mean, var)
+    x2, xh2 = x.reshape(n_batch, size), x_hat.reshape(n_batch, size)
     for n in range(n_batch):
-        for k in range(acc.size):
+        for k in range(size):
             xh2[n, k] = (x2[n, k] - mu[k]) * r[k]
+
+
+@numba.njit(cache=True)
+def batch_norm_affine_kernel(x, eps, weight, bias, x_hat, y, mean, var):
+    """batch_norm_kernel, and y = x_hat * weight_c + bias_c in the same pass; weight, bias:
+    (C,) in x's dtype, so the product and sum are rounded in that dtype exactly as NumPy's
+    x_hat * weight + bias would be."""
+    n_batch, n_chan, n_pos = x.shape
+    size = n_chan * n_pos
+    mu, r = _statistics(x, eps, mean, var)
+    w, b = np.empty(size, x.dtype), np.empty(size, x.dtype)
+    for c in range(n_chan):
+        for q in range(n_pos):
+            w[c * n_pos + q], b[c * n_pos + q] = weight[c], bias[c]
+    x2, xh2, y2 = x.reshape(n_batch, size), x_hat.reshape(n_batch, size), y.reshape(n_batch, size)
+    for n in range(n_batch):
+        for k in range(size):
+            xh2[n, k] = (x2[n, k] - mu[k]) * r[k]
+            y2[n, k] = xh2[n, k] * w[k] + b[k]
 
 
 @numba.njit(cache=True)
@@ -117,6 +145,23 @@ def batch_norm(x, eps=1e-5):
     return x_hat.reshape(np.shape(x)), mean.astype(x3.dtype), var.astype(x3.dtype)
 
 
+def batch_norm_affine(x, weight, bias, eps=1e-5):
+    """x: (N, C, ...), weight, bias: (C,) -> (y, x_hat, mean, var): batch_norm(x) and
+    y = x_hat * weight_c + bias_c (broadcast over channel axis 1), all in x's dtype."""
+    x3 = _as_ncl(x, "batch_norm_affine")
+    if x3.shape[0] * x3.shape[2] < 1:
+        raise ValueError(f"batch_norm_affine: no entries per channel in shape {np.shape(x)}")
+    if np.shape(weight) != (x3.shape[1],) or np.shape(bias) != (x3.shape[1],):
+        raise ValueError(f"batch_norm_affine: weight {np.shape(weight)} and bias "
+                         f"{np.shape(bias)} must be ({x3.shape[1]},) for x of shape {np.shape(x)}")
+    x_hat, y = np.empty_like(x3), np.empty_like(x3)
+    mean, var = np.empty(x3.shape[1]), np.empty(x3.shape[1])
+    batch_norm_affine_kernel(x3, eps, np.asarray(weight, x3.dtype), np.asarray(bias, x3.dtype),
+                             x_hat, y, mean, var)
+    shape = np.shape(x)
+    return y.reshape(shape), x_hat.reshape(shape), mean.astype(x3.dtype), var.astype(x3.dtype)
+
+
 def batch_norm_grad(g, x_hat, var, eps=1e-5):
     """dL/dx of x_hat = batch_norm(x)[0], given g = dL/dx_hat (like x_hat) and var (C,)."""
     x3 = _as_ncl(x_hat, "batch_norm_grad")
@@ -139,6 +184,13 @@ def batch_norm_numpy(x, eps=1e-5):
     var = ((x64 - mean) ** 2).mean(axis=axes, keepdims=True)
     x_hat = (x64 - mean) / np.sqrt(var + eps)
     return x_hat.astype(x.dtype), mean.reshape(-1).astype(x.dtype), var.reshape(-1).astype(x.dtype)
+
+
+def batch_norm_affine_numpy(x, weight, bias, eps=1e-5):
+    """NumPy twin of `batch_norm_affine`."""
+    x_hat, mean, var = batch_norm_numpy(x, eps)
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    return x_hat * weight.reshape(shape) + bias.reshape(shape), x_hat, mean, var
 
 
 def batch_norm_grad_numpy(g, x_hat, var, eps=1e-5):

@@ -29,11 +29,8 @@ run (see the unfold section below).
 Matrix products are not done here: they go to BLAS via np.matmul, which uses every core.
 
 Why these loops run on one thread. A conv layer alternates them with BLAS GEMMs, and OpenBLAS's
-worker threads keep spinning at full speed for ~0.1 s after every GEMM (measured: 110 ms of CPU
-during a 400 ms sleep after one matmul), so within a training step the other cores are taken.
-Measured on 2 cores for the 64x64x14x14 -> 128 channel layer: numba.prange (OpenMP layer) made
-unfold 5.9 ms instead of 3.3 ms right after a GEMM, and a pool of threads splitting the planes
-left the whole forward+backward unchanged (22-25 ms either way).
+worker threads keep spinning after every GEMM, so within a training step the other cores are
+taken: numba.prange and a thread pool were measured no faster (benchmarks/RESULTS.md).
 """
 import numba
 import numpy as np
@@ -97,13 +94,9 @@ def _check_float(a, name):
 # numba detail: the table is uint64 because numba tests every signed index for < 0 (a negative
 # index counts from the end), which costs a branch per read; range() counters it can prove >= 0.
 #
-# Measured per call, float32, one thread, thread CPU time, min / median of 60, k=4, s=2, p=1;
-# before = a table of window offsets per output pixel, read or scattered to once per tap:
-#     64x1x28x28    unfold 0.140/0.143 -> 0.078/0.080 ms   fold 0.169/0.171 -> 0.109/0.111 ms
-#     64x64x14x14   unfold 2.97/3.29   -> 2.01/2.40 ms     fold 3.41/3.76   -> 2.52/2.76 ms
-# (a plain copy of a cols-sized array: 0.03 and 1.1 ms). Tried and not kept: fold as a pure
-# gather (each pixel sums its <= ceil(kw/sw) entries of taps through a second table, no pad):
-# 64x64x14x14 fold 2.42 -> 2.19 ms, 64x1x28x28 unchanged, for one more table and its builder.
+# This layout replaced a table of window offsets per output pixel (read or scattered to once per
+# tap) and is ~1.4x faster; fold as a pure gather was tried and not kept (the figures are in
+# benchmarks/RESULTS.md).
 
 @numba.njit(cache=True)
 def _phase_table(hp, wp, sh, sw, u_n, ow_n):
@@ -300,7 +293,7 @@ def nchw_to_cols(x):
     """Image batch (N, C, H, W) -> (C, N*H*W): the adjoint (and inverse) of `cols_to_nchw`.
 
     y[c, n*L:(n+1)*L] = x[n, c].ravel(), L = H*W. Plain NumPy (a transposing copy): it beat a
-    numba loop of plane copies, 0.30 vs 0.64 ms for 64x64x14x14 float32 (one thread).
+    numba loop of plane copies (benchmarks/RESULTS.md).
     """
     x = np.asarray(x)
     _check_float(x, "nchw_to_cols input")

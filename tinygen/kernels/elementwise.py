@@ -13,33 +13,30 @@ e = exp(-|x|), which lies in (0, 1], and log1p(e):
     d bce_with_logits / dx = sigmoid(x) - t   (bce_with_logits_and_sigmoid returns sigmoid(x)
                                                with the loss, so a backward needs no exp)
 
-and the piecewise-linear pair, one pass each instead of NumPy's two or three (64x64x14x14
-float32: forward 0.33 -> 0.10 ms, gradient 0.51 -> 0.16 ms):
+and the piecewise-linear pair, one pass each instead of NumPy's two or three:
 
     leaky_relu(x, slope)         = x    if x > 0 else slope * x    (relu: slope 0)
     leaky_relu_grad(x, g, slope) = g    if x > 0 else slope * g
 
-Who computes what, and why (measured on this 2-core AVX2 machine, 128x784 float32, one thread):
-numba has no vectorised exp or log here (no SVML), so a numba loop calls libm once per entry:
-exp + log1p took 1.9 ms for BCE. NumPy's own float32 exp and log are SIMD loops (0.23 and 0.17
-ms), but its log1p is not (1.3 ms). So the transcendentals are NumPy's (`_exp_neg_abs`, and
-log(1 + e) for log1p), and one numba pass per formula does the rest, without temporaries:
+Who computes what, and why: numba has no vectorised exp or log here (no SVML), so a numba loop
+calls libm once per entry. NumPy's own float32 exp and log are SIMD loops, but its log1p is not.
+So the transcendentals are NumPy's (`_exp_neg_abs`, and log(1 + e) for log1p), and one numba
+pass per formula does the rest, without temporaries (timings: benchmarks/RESULTS.md):
 
     log1p(e) = e                               if u = fl(1 + e) == 1
              = log(u) * e / (u - 1)            otherwise (u - 1 is exact)
 
 which corrects the rounding of 1 + e and is accurate to a few ulps (Goldberg, "What every computer
 scientist should know about floating-point arithmetic", 1991, Theorem 4; log(1 + e) alone
-loses all relative accuracy as e -> 0). BCE forward 1.9 -> 0.5 ms; see bce_with_logits_and_sigmoid
-for the backward's share.
+loses all relative accuracy as e -> 0).
 
 Each numba loop receives `one` (1 in the arrays' dtype) as an argument: a literal 1.0 is a float64
 in numba and would promote every float32 operation to float64 (and u = 1 + e must be rounded
 exactly as NumPy rounded it). All results stay finite for x = +-1000 in float32 and float64.
 Inputs of one call share a shape (any strides: they are made contiguous, then flattened); outputs
 have that shape and x's dtype. Each public function has a NumPy twin (`*_numpy`). The loops are
-serial: a prange loop saved ~0.8 ms on an idle machine but cost 10-20 ms whenever the second core
-was busy (BLAS worker threads spin there after every GEMM).
+serial: a prange loop saved a little on an idle machine but cost much more whenever the second
+core was busy (BLAS worker threads spin there after every GEMM).
 """
 import numba
 import numpy as np
@@ -153,8 +150,7 @@ def log_sigmoid(x):
 
 def bce_with_logits_and_sigmoid(x, t):
     """(bce_with_logits(x, t), sigmoid(x)) from one pass: the loss, and what its gradient
-    g * (sigmoid(x) - t) needs, so a backward pass computes no exp at all (BCE backward on
-    128x784 float32: 1.0 ms with an exp per entry -> ~0.05 ms as (sig - t) * g in NumPy)."""
+    g * (sigmoid(x) - t) needs, so a backward pass computes no exp at all."""
     shape, (x, t) = _flat_inputs(x, t)
     e = _exp_neg_abs(x)
     out, sig = np.empty_like(x), np.empty_like(x)

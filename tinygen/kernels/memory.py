@@ -5,10 +5,9 @@ Floor: kernels (the bottom of the tower). Imports the standard library only.
 A training step allocates and frees the same large arrays again and again (a DCGAN conv layer's
 unfolded columns and their gradient are ~13 MB each). glibc's malloc hands blocks this big back
 to the operating system as soon as they are freed (munmap, or trimming the top of the heap), so
-the next step gets fresh pages, and the kernel takes a page fault and zeroes 4 KB for each one.
-Measured on the 64x64x14x14 -> 128 channel layer (forward + backward, 2 cores): ~4000 page
-faults and 16-18 ms of system time per step, 48 ms -> 31 ms per step once they were gone.
-(PyTorch avoids the same cost with its caching allocator.)
+the next step gets fresh pages, and the kernel takes a page fault and zeroes 4 KB for each one
+(a third of a conv layer's step went there: benchmarks/RESULTS.md). PyTorch avoids the same cost
+with its caching allocator.
 
 `keep_freed_memory()` sets two glibc malloc parameters (see `man mallopt`):
     M_MMAP_THRESHOLD = 32 MB   blocks below this come from the heap, not from their own mmap

@@ -116,8 +116,8 @@ class _BatchNorm(Module):
             running_var  <- (1 - momentum) running_var  + momentum var_c * n / (n - 1)
         (the running variance is the unbiased one, as in PyTorch);
     eval mode: mean_c, var_c are running_mean, running_var (constants).
-    Train mode normalizes with one op, F.batch_normalize, whose backward is written with tensor
-    ops, so it differentiates to any order.
+    Train mode is one op, F.batch_normalize (the affine part included), whose backward is
+    written with tensor ops, so it differentiates to any order.
     """
 
     _input_dims = ()  # allowed x.ndim values, set by the subclasses
@@ -142,12 +142,13 @@ class _BatchNorm(Module):
             if n < 2:
                 raise ValueError(f"{type(self).__name__}: training needs more than one value "
                                  f"per channel, got input shape {x.shape}")
-            y, mean, var = F.batch_normalize(x, self.eps)  # one op (functional.py)
+            # one op, the affine part included (functional.py)
+            y, mean, var = F.batch_normalize(x, self.eps, self.weight, self.bias)
             self._update_running_stats(mean, var, n)
-        else:
-            mean = constant(self.running_mean.data.reshape(shape), like=x)
-            var = constant(self.running_var.data.reshape(shape), like=x)
-            y = (x - mean) / (var + self.eps).sqrt()
+            return y
+        mean = constant(self.running_mean.data.reshape(shape), like=x)
+        var = constant(self.running_var.data.reshape(shape), like=x)
+        y = (x - mean) / (var + self.eps).sqrt()
         if self.weight is not None:
             y = y * self.weight.reshape(shape) + self.bias.reshape(shape)
         return y

@@ -32,8 +32,8 @@ class MatMul(Function):
                              f"({a.shape[-1]} != {b.shape[-2]})")
         if a.shape[-1] == 1:
             # An outer product (k = 1, e.g. a linear layer's input gradient when it has one
-            # output): the same single products by broadcasting; OpenBLAS's GEMM is slow at
-            # k = 1 (64x1 @ 1x6272: 0.57 ms vs 0.05 ms, 3 per DCGAN step).
+            # output): the same single products by broadcasting; OpenBLAS's GEMM is ~10x
+            # slower at k = 1.
             return _outer(a, b)
         try:
             return np.matmul(a, b)
@@ -50,7 +50,7 @@ class MatMul(Function):
         if need_b and b.ndim == 2 and b.data.flags.f_contiguous and not b.data.flags.c_contiguous:
             # Fast path: b is a transposed view (linear's W.T). (grad^T @ a)^T is the same
             # matrix, laid out like W's memory, so W.grad comes out C-contiguous and the
-            # optimizer need not copy it (a transposing copy of a 784x400 W costs ~0.5 ms).
+            # optimizer need not copy it (a transposing copy per step).
             grad_b = (grad.transpose(-1, -2) @ a).transpose(-1, -2)
         elif need_b:
             grad_b = a.transpose(-1, -2) @ grad
