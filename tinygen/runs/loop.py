@@ -1,0 +1,101 @@
+"""The one run loop behind `tinygen train`, and the restore behind `tinygen eval` and `sample`.
+
+Place in the tower: runs/ (imports tinygen, checkpoint and runs/directory.py). Every model
+trains through `train` below; a model's driver (runs/vae.py, runs/gan.py) supplies only what
+differs. A driver is a module with
+
+    KIND            "vae" or "gan": the "kind" of its run directories
+    DATASET         the default --dataset
+    CONFIG_FLAGS    the config.json keys that come from flags (flag --kl-warmup: key kl_warmup)
+    RESUMABLE       those a --resume may change (the training budget)
+    add_arguments(parser)              its own `tinygen train KIND` flags, all defaulting to None
+    load_data(dataset, limit) -> data  the data, or one-line ValueError before anything is written
+    make_config(flags, data) -> dict   a new run's config.json from the given flags and the data
+    set_budget(config, flags)       apply a --resume's new budget to the saved config
+    Trainer(config)   .models, .optimizers, .train_epoch(epoch, data, log) -> record,
+                      .figures(epoch, data, run_dir), .epoch_line(epoch, record) -> str,
+                      .checkpoint_meta(epoch) -> dict
+    evaluate(run_dir, args) -> dict,  sample(run_dir, n, seed) -> np.ndarray
+
+The loop, in the order it happens (the order matters: it fixes which random numbers each part
+of a run draws, so a run is reproducible and a resumed run continues the same stream):
+
+    config, data   flags checked and the data loaded first: bad input fails before any write
+    run            open_run: a new run directory, or the old one (--resume), or wiped (--force)
+    seed           tg.random.manual_seed(seed): initial weights and every draw in training
+    trainer        networks and optimizers; resume_from loads last.npz when there is one
+    each epoch     train_epoch -> "seconds" -> end_epoch (metrics line + checkpoint)
+                   -> figures (every --figures-every epochs and at the end) -> one printed line
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import tinygen as tg
+from tinygen.checkpoint import load_checkpoint
+from tinygen.runs.directory import CHECKPOINT, RunError, load_config, open_run
+
+
+def given_flags(driver, args) -> dict:
+    """{config key: value} of the config flags given on the command line (not None)."""
+    return {key: getattr(args, key) for key in driver.CONFIG_FLAGS
+            if getattr(args, key, None) is not None}
+
+
+def resumed_config(driver, run_dir, flags: dict) -> dict:
+    """The saved config of run_dir with a --resume's changes: only driver.RESUMABLE keys may
+    change; any other flag must repeat the saved value, or RunError names both values."""
+    config = load_config(run_dir)
+    if config["kind"] != driver.KIND:
+        raise RunError(f"{os.fspath(run_dir)!r} is a {config['kind']} run, not {driver.KIND}")
+    for key, value in flags.items():
+        if key not in driver.RESUMABLE and config.get(key) != value:
+            flag = "--" + key.replace("_", "-")
+            raise RunError(f"{flag} {value} contradicts the run's {key} = {config.get(key)} "
+                           f"(its config.json); --resume may change only "
+                           f"{', '.join('--' + k for k in driver.RESUMABLE)}")
+    driver.set_budget(config, flags)
+    return config
+
+
+def train(driver, args) -> None:
+    """`tinygen train KIND ...`: train (or resume) the run in args.out, with figures."""
+    flags = given_flags(driver, args)
+    saved = resumed_config(driver, args.out, flags) if args.resume else None
+    source = saved or {"dataset": driver.DATASET, "limit": None, **flags}
+    data = driver.load_data(source["dataset"], source["limit"])
+    config = saved or driver.make_config(flags, data)
+    run = open_run(args.out, config, resume=args.resume, force=args.force)
+    cfg = run.config
+
+    tg.random.manual_seed(cfg["seed"])
+    trainer = driver.Trainer(cfg)
+    start = run.resume_from(trainer.models, trainer.optimizers)
+    every = args.figures_every
+    for epoch in range(start, cfg["epochs"]):
+        t0 = time.perf_counter()
+        record = trainer.train_epoch(epoch, data, run.log)
+        record["seconds"] = time.perf_counter() - t0
+        run.end_epoch(epoch, record, trainer.models, trainer.optimizers,
+                      **trainer.checkpoint_meta(epoch))
+        if every > 0 and ((epoch + 1) % every == 0 or epoch + 1 == cfg["epochs"]):
+            trainer.figures(epoch, data, run.dir)
+        print(trainer.epoch_line(epoch, record), flush=True)
+    if start >= cfg["epochs"]:
+        print(f"{run.dir} already has {start} epochs (asked for {cfg['epochs']}); nothing to do")
+
+
+def restore(run_dir, kind: str, trainer_class):
+    """trainer_class(config) of a run directory of this kind, with its last checkpoint's
+    weights loaded (optimizer and random states are not needed to evaluate or sample)."""
+    config = load_config(run_dir)
+    if config["kind"] != kind:
+        raise RunError(f"{os.fspath(run_dir)!r} is a {config['kind']} run, not a {kind} run")
+    path = Path(run_dir) / CHECKPOINT
+    if not path.is_file():
+        raise RunError(f"{os.fspath(run_dir)!r} has no checkpoint yet ({CHECKPOINT})")
+    trainer = trainer_class(config)
+    load_checkpoint(path, trainer.models, restore_rng=False)
+    return trainer
