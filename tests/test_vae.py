@@ -77,13 +77,13 @@ def _trainer(latent=3):
 
 def test_train_epoch_reports_means_and_refuses_nan():
     trainer, x = _trainer(), _images(20)
-    rec = trainer.train_epoch(0, ((x, None), (x, None)))
+    rec = trainer.train_epoch(0, vae_run.Splits(x, None, x, None))
     assert rec["train_loss"] == pytest.approx(rec["train_recon"] + rec["train_kl"])
     assert rec["test_loss"] == pytest.approx(rec["test_recon"] + rec["test_kl"])
     x_bad = x.copy()
     x_bad[3, 0, 0, 0] = np.nan
     with pytest.raises(NonFiniteLossError, match="epoch 1, step"):
-        trainer.train_epoch(0, ((x_bad, None), (x, None)))
+        trainer.train_epoch(0, vae_run.Splits(x_bad, None, x, None))
 
 
 class PriorEncoder:
@@ -149,10 +149,10 @@ def test_vae_figures_are_written(tmp_path):
     y = np.arange(12) % 10
     (tmp_path / "metrics.jsonl").write_text('{"epoch": 0, "train_loss": 3.0}\n'
                                             '{"epoch": 1, "train_loss": 2.0}\n')
-    trainer.figures(1, ((x, y), (x, y)), tmp_path)
+    trainer.figures(1, vae_run.Splits(x, y, x, y), tmp_path)
     names = sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".png")
-    assert names == ["latent.png", "loss.png", "manifold.png", "reconstructions.png",
-                     "samples.png"]
+    assert names == ["interpolations.png", "latent.png", "loss.png", "manifold.png",
+                     "reconstructions.png", "samples.png", "traversals.png"]
 
 
 def test_conv_vae_maps_images_to_latents_and_back():

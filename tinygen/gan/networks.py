@@ -1,17 +1,32 @@
 """The GAN networks: an MLP pair for 2D points and the DCGAN pair for 28x28 images.
 
-Place in the tower: gan/ (imports tinygen.nn and tinygen.nn.init only). The training step that
-plays them against each other is in gan/objective.py.
+Place in the tower: gan/ (imports tinygen, tinygen.nn and tinygen.nn.init only). The training
+step that plays them against each other is in gan/objective.py.
 
 Both discriminators output one logit per example, D_logit(x): (N, 1); the probability that x is
 real is D(x) = sigmoid(D_logit(x)), and every loss is computed from the logits (stable).
 Generators map noise z: (N, latent_dim) to samples; the DCGAN generator ends in tanh, so its
 images live in [-1, 1] (the data is rescaled x -> 2x - 1 to match).
+
+Class-conditional DCGAN (num_classes = K > 0; Mirza & Osindero 2014): both networks take class
+labels y (N,) int in [0, K) as a second argument, through an nn.Embedding:
+    G(z, y)   the noise is concatenated with a label embedding e(y) (N, label_dim) before the
+              first layer, so every class gets its own shift of G's first activations;
+    D(x, y)   'projection' (Miyato & Koyama 2018, the default, chosen by measurement -- see the
+              README): with phi(x) (N, F) the features before D's last Linear psi,
+                  logit(x, y) = psi(phi(x)) + <e_D(y), phi(x)>,   e_D: (K, F)
+              i.e. the inner product of a class vector with the image's features;
+              'concat': a learned class image e_D(y) (N, H*W) reshaped to one extra input
+              channel, concatenated to x.
+Unconditional networks (K = 0) are built, initialised and saved exactly as before.
 """
 from __future__ import annotations
 
+import tinygen as tg
 from tinygen import nn
 from tinygen.nn import init
+
+D_CONDITIONINGS = ("projection", "concat")
 
 
 class MLPGenerator(nn.Module):
@@ -26,7 +41,7 @@ class MLPGenerator(nn.Module):
             width = hidden
         self.net = nn.Sequential(*layers, nn.Linear(width, out_dim))
 
-    def forward(self, z):
+    def forward(self, z, y=None):   # y: labels, unused (the MLP GAN is unconditional)
         return self.net(z)
 
 
@@ -41,29 +56,43 @@ class MLPDiscriminator(nn.Module):
             width = hidden
         self.net = nn.Sequential(*layers, nn.Linear(width, 1))
 
-    def forward(self, x):
+    def forward(self, x, y=None):   # y: labels, unused (the MLP GAN is unconditional)
         return self.net(x)
+
+
+def _check_labels(module, y) -> None:
+    if y is None:
+        raise ValueError(f"{type(module).__name__} is conditional on {module.num_classes} "
+                         f"classes: call it with labels y (N,)")
 
 
 class DCGANGenerator(nn.Module):
     """DCGAN generator for 28x28 (Radford et al. 2016, sized for MNIST):
 
-    z (N, latent) -> Linear -> BN -> ReLU -> (N, 128, 7, 7)
+    z (N, latent) [concatenated with e(y) (N, label_dim) when conditional]
+      -> Linear -> BN -> ReLU -> (N, 128, 7, 7)
       -> ConvT 128->64, k4 s2 p1 -> BN -> ReLU -> (N, 64, 14, 14)
       -> ConvT 64->channels, k4 s2 p1 -> tanh -> (N, channels, 28, 28) in [-1, 1]
     """
 
-    def __init__(self, latent_dim: int = 100, channels: int = 1, width: int = 64):
+    def __init__(self, latent_dim: int = 100, channels: int = 1, width: int = 64,
+                 num_classes: int = 0, label_dim: int = 50):
         super().__init__()
-        self.latent_dim = latent_dim
+        self.latent_dim, self.num_classes = latent_dim, num_classes
+        extra = label_dim if num_classes else 0
         self.net = nn.Sequential(
-            nn.Linear(latent_dim, 2 * width * 7 * 7), nn.BatchNorm1d(2 * width * 7 * 7),
+            nn.Linear(latent_dim + extra, 2 * width * 7 * 7), nn.BatchNorm1d(2 * width * 7 * 7),
             nn.ReLU(), nn.Unflatten(1, (2 * width, 7, 7)),
             nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1),
             nn.BatchNorm2d(width), nn.ReLU(),
             nn.ConvTranspose2d(width, channels, 4, stride=2, padding=1), nn.Tanh())
+        if num_classes:
+            self.embed = nn.Embedding(num_classes, label_dim)     # N(0, 1), the scale of z
 
-    def forward(self, z):
+    def forward(self, z, y=None):
+        if self.num_classes:
+            _check_labels(self, y)
+            z = tg.concatenate([z, self.embed(y)], axis=1)
         return self.net(z)
 
 
@@ -72,23 +101,48 @@ class DCGANDiscriminator(nn.Module):
     penalties see each example on its own):
 
     x (N, channels, 28, 28) -> Conv k4 s2 p1 -> LeakyReLU 0.2 -> (N, 64, 14, 14)
-      -> Conv k4 s2 p1 -> LeakyReLU 0.2 -> (N, 128, 7, 7) -> Flatten -> Linear -> logits (N, 1)
+      -> Conv k4 s2 p1 -> LeakyReLU 0.2 -> (N, 128, 7, 7) -> Flatten: phi(x) (N, 6272)
+      -> Linear psi -> logits (N, 1)
+    Conditional (num_classes > 0): + <e(y), phi(x)> ('projection', e ~ N(0, 0.02) like psi's
+    weights), or one more input channel e(y) reshaped to 28x28 ('concat').
     """
 
-    def __init__(self, channels: int = 1, width: int = 64):
+    def __init__(self, channels: int = 1, width: int = 64, num_classes: int = 0,
+                 conditioning: str = "projection"):
         super().__init__()
+        if conditioning not in D_CONDITIONINGS:
+            raise ValueError(f"discriminator conditioning must be one of {D_CONDITIONINGS}, "
+                             f"got {conditioning!r}")
+        self.num_classes, self.conditioning = num_classes, conditioning
+        concat = num_classes and conditioning == "concat"
         self.net = nn.Sequential(
-            nn.Conv2d(channels, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+            nn.Conv2d(channels + bool(concat), width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
             nn.Conv2d(width, 2 * width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
             nn.Flatten(), nn.Linear(2 * width * 7 * 7, 1))
+        if concat:
+            self.embed = nn.Embedding(num_classes, 28 * 28)
+        elif num_classes:
+            self.embed = nn.Embedding(num_classes, 2 * width * 7 * 7)
+            init.normal_(self.embed.weight, 0.0, 0.02)
 
-    def forward(self, x):
-        return self.net(x)
+    def forward(self, x, y=None):
+        if not self.num_classes:
+            return self.net(x)
+        _check_labels(self, y)
+        if self.conditioning == "concat":
+            label_map = self.embed(y).reshape(len(x), 1, *x.shape[2:])
+            return self.net(tg.concatenate([x, label_map], axis=1))
+        *body, psi = self.net
+        phi = x
+        for layer in body:
+            phi = layer(phi)                                     # phi(x): (N, F)
+        return psi(phi) + (self.embed(y) * phi).sum(axis=1, keepdims=True)
 
 
 def dcgan_init_(module: nn.Module) -> nn.Module:
     """DCGAN initialisation (Radford et al. 2016): conv and linear weights ~ N(0, 0.02),
-    batch-norm scales ~ N(1, 0.02), every bias 0. Draws from tg.random; returns module."""
+    batch-norm scales ~ N(1, 0.02), every bias 0. Label embeddings keep the init their network
+    gave them. Draws from tg.random; returns module."""
     for m in module.modules():
         if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
             init.normal_(m.weight, 0.0, 0.02)
@@ -101,11 +155,17 @@ def dcgan_init_(module: nn.Module) -> nn.Module:
     return module
 
 
-def build_models(model: str, latent_dim: int, hidden: int = 256, channels: int = 1):
-    """Step 1 of the GAN recipe: randomly initialise G and D (from tg.random) -> (G, D)."""
+def build_models(model: str, latent_dim: int, hidden: int = 256, channels: int = 1,
+                 num_classes: int = 0, conditioning: str = "projection"):
+    """Step 1 of the GAN recipe: randomly initialise G and D (from tg.random) -> (G, D).
+    num_classes > 0: the class-conditional DCGAN pair (D conditioned by `conditioning`)."""
     if model == "mlp":
+        if num_classes:
+            raise ValueError("the conditional GAN is the DCGAN (images); the MLP GAN is not "
+                             "conditional")
         return (MLPGenerator(latent_dim, hidden), MLPDiscriminator(2, hidden))
     if model == "dcgan":
-        return (dcgan_init_(DCGANGenerator(latent_dim, channels)),
-                dcgan_init_(DCGANDiscriminator(channels)))
+        return (dcgan_init_(DCGANGenerator(latent_dim, channels, num_classes=num_classes)),
+                dcgan_init_(DCGANDiscriminator(channels, num_classes=num_classes,
+                                               conditioning=conditioning)))
     raise ValueError(f"unknown GAN model {model!r}; expected 'mlp' or 'dcgan'")
