@@ -210,6 +210,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monk
 @pytest.mark.parametrize("script,args", [
     ("gan_2d.py", ["--steps", "15"]),
     ("dcgan_mnist.py", ["--steps", "2", "--batch-size", "8", "--limit", "64"]),
+    ("cgan_mnist.py", ["--steps", "2", "--batch-size", "8", "--limit", "64"]),
 ])
 def test_examples_run_with_a_tiny_budget(tmp_path, script, args):
     r = subprocess.run([sys.executable, str(ROOT / "examples" / script), *args, "--out",
@@ -230,3 +231,13 @@ def test_bad_gan_flags_fail_with_one_line_before_writing(tmp_path, capsys, argv,
     assert cli.main(["train", "gan", *argv, "--out", str(tmp_path / "run")]) == 1
     assert message in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("script", ["dcgan_mnist.py", "cgan_mnist.py"])
+def test_image_examples_train_the_cli_default_recipe(script):
+    import importlib.util
+    from tinygen.runs.gan import DEFAULTS
+    spec = importlib.util.spec_from_file_location(script[:-3], ROOT / "examples" / script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.RECIPE == {k: DEFAULTS["images"][k] for k in module.RECIPE}
