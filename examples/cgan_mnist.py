@@ -4,9 +4,10 @@
                                   [--steps N (stop early)] [--seed 0] [--out cgan_example]
 
 The recipe of examples/dcgan_mnist.py (the CLI's default, RECIPE below), with labels: the
-generator G(z, y) concatenates a label embedding to its noise, and the discriminator D(x, y) is a
-projection discriminator (Miyato & Koyama 2018): logit = psi(phi(x)) + <e(y), phi(x)>, so it
-scores "is this a real image OF CLASS y". Real images come with their labels; each fake is asked
+generator G(z, y) has class-conditional batch norm (a per-class gain and bias after each batch
+norm, looked up in nn.Embedding tables), and the discriminator D(x, y) is a projection
+discriminator (Miyato & Koyama 2018): logit = psi(phi(x)) + <e(y), phi(x)>, so it scores "is this
+a real image OF CLASS y". Real images come with their labels; each fake is asked
 for a class drawn uniformly. Same nine steps as the unconditional example, each marked; the CLI
 runs them as tinygen.gan.train_step(..., y_real=, y_fake=) (`tinygen train gan --conditional`).
 Writes samples.png, a row per digit, every epoch.
@@ -48,7 +49,7 @@ def main():
     x_train, y_train = train.x[:args.limit] * 2 - 1, train.y[:args.limit]   # [0,1] -> [-1,1]
 
     # Step 1: randomly initialize the weights of the generator and the discriminator (each
-    #         with its label embedding).
+    #         with its label embedding tables).
     G = dcgan_init_(DCGANGenerator(latent, num_classes=K))
     D = dcgan_init_(DCGANDiscriminator(num_classes=K, conditioning="projection"))
     G_ema = DCGANGenerator(latent, num_classes=K)

@@ -51,20 +51,26 @@ def test_conditional_discriminator_has_exact_derivatives_in_the_embedding_and_x(
     tg.gradcheck(lambda x: F.gan_generator_loss(D(x[:2], y[:2])), [x])   # what R1 needs
 
 
-def test_generator_label_path_gradcheck():
+@given(y=labels)
+@settings(max_examples=3)
+def test_generator_class_conditional_batchnorm_has_exact_derivatives(y):
     tg.random.manual_seed(0)
-    G = DCGANGenerator(latent_dim=2, width=1, num_classes=3, label_dim=2).double()
-    z = tg.tensor(np.random.default_rng(0).standard_normal((4, 2)))
-    y = np.array([0, 2, 2, 1])
-    check_grads(lambda w: G(z, y).tanh().sum(axis=(1, 2, 3)), [G.embed.weight])
+    G = DCGANGenerator(latent_dim=2, width=1, num_classes=3).double()
+    for table in (G.label_bn1, G.label_bn2):
+        table.weight.data[...] = np.random.default_rng(1).normal(0, 0.3, table.weight.shape)
+    z = tg.tensor(np.random.default_rng(0).standard_normal((len(y), 2)))
+    fn = lambda *tables: G(z, y).tanh().sum(axis=(1, 2, 3))   # noqa: E731
+    check_grads(fn, [G.label_bn2.weight])                   # (3, 2): first and second order
+    tg.gradcheck(fn, [G.label_bn1.weight])                  # (3, 196): first order
 
 
 def test_unconditional_networks_keep_their_state_dict_and_conditional_ones_need_labels():
     G, D = build_models("dcgan", 8)
-    assert not any("embed" in k for k in [*G.state_dict(), *D.state_dict()])
+    assert not any("embed" in k or "label" in k for k in [*G.state_dict(), *D.state_dict()])
     assert not any("embed" in k for k in build_model("mlp", (1, 28, 28)).state_dict())
     Gc, Dc = build_models("dcgan", 8, num_classes=10)
-    assert Gc.state_dict()["embed.weight"].shape == (10, 50)
+    assert Gc.state_dict()["label_bn1.weight"].shape == (10, 2 * 128 * 7 * 7)
+    assert Gc.state_dict()["label_bn2.weight"].shape == (10, 2 * 64)
     assert Dc.state_dict()["embed.weight"].shape == (10, 128 * 7 * 7)
     with pytest.raises(ValueError, match="labels"):
         Gc(tg.tensor(np.zeros((2, 8), np.float32)))
@@ -75,7 +81,7 @@ def test_unconditional_networks_keep_their_state_dict_and_conditional_ones_need_
 def test_conditional_train_step_moves_both_label_embeddings():
     tg.random.manual_seed(0)
     G, D = build_models("dcgan", 8, num_classes=10)
-    before = G.embed.weight.data.copy(), D.embed.weight.data.copy()
+    before = G.label_bn1.weight.data.copy(), D.embed.weight.data.copy()
     rng = np.random.default_rng(0)
     stats = train_step(G, D, optim.Adam(G.parameters(), 1e-3), optim.Adam(D.parameters(), 1e-3),
                        rng.uniform(-1, 1, (8, 1, 28, 28)).astype(np.float32),
@@ -83,7 +89,7 @@ def test_conditional_train_step_moves_both_label_embeddings():
                        rng=rng, track=True, y_real=rng.integers(0, 10, 8),
                        y_fake=rng.integers(0, 10, 8))
     assert np.isfinite(stats["loss_d"]) and "penalty" in stats and "d_fake_after" in stats
-    assert not np.array_equal(before[0], G.embed.weight.data)
+    assert not np.array_equal(before[0], G.label_bn1.weight.data)
     assert not np.array_equal(before[1], D.embed.weight.data)
 
 
