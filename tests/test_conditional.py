@@ -196,3 +196,15 @@ def test_encode_refuses_a_gan_run(runs, tmp_path, capsys):
     out = tmp_path / "codes.npz"
     assert main(["encode", str(runs / "cgan"), "--out", str(out)]) == 1
     assert "encode needs a VAE run" in _one_error_line(capsys) and not out.exists()
+
+
+def test_label_names_and_indices_resolve_against_the_run_config():
+    from tinygen.runs.labels import label_config, resolve_label, sample_labels
+    cfg = {"conditional": True,
+           **label_config("images", np.array([0, 1, 1]), ["cat", "dog"], True, "pets")}
+    assert (cfg["num_classes"], cfg["classes"]) == (2, ["cat", "dog"])
+    assert resolve_label(cfg, "dog") == 1 and resolve_label(cfg, "0") == 0
+    with pytest.raises(ValueError, match="names cat, dog or indices 0..1"):
+        resolve_label(cfg, "2")
+    np.testing.assert_array_equal(sample_labels(cfg, 5), [0, 1, 0, 1, 0])
+    assert label_config("images", np.array([3, 9]), None, False, "d")["num_classes"] == 10
