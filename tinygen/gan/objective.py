@@ -137,15 +137,17 @@ def train_step(G, D, opt_G, opt_D, x_real, z, loss: GANLoss, augment=None, rng=N
     augment: an optional differentiable map applied to every input of D (DiffAugment, Zhao et
     al. 2020); rng: np.random.Generator for the augmentation and WGAN-GP mixing (default
     tg.random's). track=True also measures D(G(z)) after the generator's update (one more
-    forward pass, no gradient); step: the step's number (for loss.r1_every). Stats: loss_d, loss_g, d_real, d_fake (D(G(z)) when D is
-    trained), d_fake_g (when G is trained), [d_fake_after], [penalty].
+    forward pass, no gradient); step: the step's number (for loss.r1_every). Stats: loss_d,
+    loss_g, d_real, d_fake (D(G(z)) when D is trained), d_fake_g (when G is trained),
+    [d_fake_after], [penalty].
     """
     rng = rng if rng is not None else tg.random.get_rng()
     aug = augment if augment is not None else (lambda x, rng: x)
     d_params, g_params = list(D.parameters()), list(G.parameters())
     x_real = x_real if isinstance(x_real, tg.Tensor) else tg.tensor(x_real)
     z = z if isinstance(z, tg.Tensor) else tg.tensor(z)
-    # Step 2: sample a noise vector (z, drawn by the caller) and generate samples.
+    # Step 2: sample a noise vector (z, and the classes y_fake when conditional, both drawn by
+    #         the caller) and generate samples.
     fake = G(z, y_fake)
     # Step 3: D's probability that the generated samples are real (D sees a detached copy:
     #         the generator is not in this graph).
