@@ -10,7 +10,9 @@ Every VAE here has the same interface, which the objective, the metrics and the 
     forward(x, y=None) -> (logits, mu, logvar), with z = mu + sigma * eps (reparameterize)
 
 Conditional VAE (Sohn, Lee & Yan 2015), num_classes = K > 0: the label y (N,) in [0, K) is an
-input of both networks, q(z|x, y) and p(x|z, y). Its embedding e(y) (N, label_dim), one
+input of both networks, q(z|x, y) and p(x|z, y). Its embedding e(y) (N, label_dim; 64 by
+default: 16 left the class in z and 85 % of prior samples read as their class, 64 gives 92 %,
+see the README), one
 nn.Embedding shared by both, is concatenated to the encoder's features just before its hidden
 Linear, and to z before the decoder's first Linear. Since the decoder is told the class, z is
 free to code the rest (style: slant, thickness), and p(x|z, y) draws a chosen class.
@@ -46,7 +48,7 @@ class MLPVAE(_Conditioning, nn.Module):
     """
 
     def __init__(self, image_shape=(1, 28, 28), hidden=400, latent=20, num_classes=0,
-                 label_dim=16):
+                 label_dim=64):
         super().__init__()
         self.image_shape, self.latent, self.num_classes = tuple(image_shape), latent, num_classes
         pixels, extra = int(np.prod(image_shape)), label_dim if num_classes else 0
@@ -79,7 +81,7 @@ class ConvVAE(_Conditioning, nn.Module):
     """
 
     def __init__(self, image_shape=(1, 28, 28), hidden=256, latent=20, num_classes=0,
-                 label_dim=16):
+                 label_dim=64):
         super().__init__()
         c, h, w = image_shape
         if h % 4 or w % 4:
