@@ -21,6 +21,11 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(autouse=True)
 def _quiet(monkeypatch):
     monkeypatch.setenv("TINYGEN_PROGRESS", "0")
+    # eval scores MNIST samples with the project's classifier, trained on first use (about a
+    # CPU-minute): an untrained stand-in keeps these plumbing tests fast
+    from tinygen.metrics import classifier
+    monkeypatch.setattr(classifier, "_CACHE", {"model": classifier.MNISTClassifier().eval(),
+                                               "accuracy": 0.0})
 
 
 @pytest.fixture(scope="module")

@@ -210,6 +210,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monk
 @pytest.mark.parametrize("script,args", [
     ("gan_2d.py", ["--steps", "15"]),
     ("dcgan_mnist.py", ["--steps", "2", "--batch-size", "8", "--limit", "64"]),
+    ("cgan_mnist.py", ["--steps", "2", "--batch-size", "8", "--limit", "64"]),
 ])
 def test_examples_run_with_a_tiny_budget(tmp_path, script, args):
     r = subprocess.run([sys.executable, str(ROOT / "examples" / script), *args, "--out",
@@ -264,3 +265,11 @@ def test_the_28x28_dcgan_keeps_its_layers():
 def test_a_size_the_image_models_cannot_build_is_refused_naming_it(shape):
     with pytest.raises(ValueError, match=f"got {shape[1]}x{shape[2]}; resize"):
         build_models("dcgan", 8, shape=shape)
+@pytest.mark.parametrize("script", ["dcgan_mnist.py", "cgan_mnist.py"])
+def test_image_examples_train_the_cli_default_recipe(script):
+    import importlib.util
+    from tinygen.runs.gan import DEFAULTS
+    spec = importlib.util.spec_from_file_location(script[:-3], ROOT / "examples" / script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.RECIPE == {k: DEFAULTS["images"][k] for k in module.RECIPE}

@@ -5,7 +5,6 @@ from hypothesis import given, strategies as st
 
 import tinygen as tg
 from tinygen import metrics, optim, plots, vae
-from tinygen.data import Dataset
 from tinygen.runs import NonFiniteLossError
 from tinygen.runs import vae as vae_run
 
@@ -76,18 +75,19 @@ def _trainer(latent=3):
     return vae_run.Trainer(cfg)
 
 
-def _dataset(x, y=None):
-    return Dataset(np.round(x * 255).astype(np.uint8), y, "images", "test images")
+def _u8(x):
+    """Images in [0, 1] as the data floor keeps them: uint8."""
+    return np.round(x * 255).astype(np.uint8)
 
 
 def test_train_epoch_reports_means_and_refuses_nan():
     trainer, x = _trainer(), _images(20)
-    rec = trainer.train_epoch(0, (_dataset(x), _dataset(x)))
+    rec = trainer.train_epoch(0, vae_run.Splits(_u8(x), None, _u8(x), None))
     assert rec["train_loss"] == pytest.approx(rec["train_recon"] + rec["train_kl"])
     assert rec["test_loss"] == pytest.approx(rec["test_recon"] + rec["test_kl"])
     trainer.model.enc.weight.data[0, 0] = np.nan    # a broken model: the loss turns NaN
     with pytest.raises(NonFiniteLossError, match="epoch 1, step 1"):
-        trainer.train_epoch(0, (_dataset(x), _dataset(x)))
+        trainer.train_epoch(0, vae_run.Splits(_u8(x), None, _u8(x), None))
 
 
 class PriorEncoder:
@@ -153,10 +153,10 @@ def test_vae_figures_are_written(tmp_path):
     y = np.arange(12, dtype=np.int64) % 10
     (tmp_path / "metrics.jsonl").write_text('{"epoch": 0, "train_loss": 3.0}\n'
                                             '{"epoch": 1, "train_loss": 2.0}\n')
-    trainer.figures(1, (_dataset(x, y), _dataset(x, y)), tmp_path)
+    trainer.figures(1, vae_run.Splits(_u8(x), y, _u8(x), y), tmp_path)
     names = sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".png")
-    assert names == ["latent.png", "loss.png", "manifold.png", "reconstructions.png",
-                     "samples.png"]
+    assert names == ["interpolations.png", "latent.png", "loss.png", "manifold.png",
+                     "reconstructions.png", "samples.png", "traversals.png"]
 
 
 def test_conv_vae_maps_images_to_latents_and_back():

@@ -1,4 +1,4 @@
-"""`tinygen train|eval|sample`: the command line, a thin layer over tinygen.runs.
+"""`tinygen train|eval|sample|encode`: the command line, a thin layer over tinygen.runs.
 
 Top floor of the tower (imports tinygen.io and tinygen.runs): parses flags and calls the run
 drivers; computes nothing itself.
@@ -6,11 +6,12 @@ drivers; computes nothing itself.
     tinygen train vae [--dataset mnist-5k] [--model mlp|conv] [--latent 20] [--epochs 50] ...
     tinygen train gan [--dataset ring8] [--model mlp|dcgan] [--loss non_saturating] ...
     tinygen eval DIR [--iw-samples K] [--json]
-    tinygen sample DIR -n N --out FILE.npy|FILE.png [--seed S]
+    tinygen sample DIR -n N --out FILE.npy|FILE.png [--seed S] [--label L]
+    tinygen encode DIR [--dataset D] [--split train|test] --out FILE.npz      (VAE runs)
 
 `train KIND` runs runs.train(runs.DRIVERS[KIND], args); `eval` and `sample` find the driver
 from the "kind" in the run's config.json. Each driver (runs/vae.py, runs/gan.py) adds its own
-`train` flags, evaluates and samples.
+`train` flags, evaluates and samples; `encode` (posterior means) is the VAE driver's.
 
 Errors: every user mistake (a bad flag value, a missing directory or file, an unknown dataset,
 an existing run directory, a --resume flag that contradicts the run) ends with one line on
@@ -53,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--iw-samples", type=positive_int, default=5000,
                     help="VAE: importance samples per test image (Burda et al. 2016)")
     ev.add_argument("--n-samples", type=positive_int, default=None,
-                    help="GAN: number of generated samples to score")
+                    help="number of generated samples to score (default 5000; 2D: 2500)")
     ev.add_argument("--limit", type=positive_int, default=None,
                     help="evaluate on the first N test examples only")
     ev.add_argument("--seed", type=int, default=0)
@@ -66,6 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
                     help="output .npy file: float32 (N, C, H, W) in [0, 1] or points (N, 2); "
                          "or .png: an image grid")
     sa.add_argument("--seed", type=int, default=0)
+    sa.add_argument("--label", default=None,
+                    help="conditional runs: the class to draw (index or class name); "
+                         "default: cycle through the classes")
+
+    en = commands.add_parser("encode", help="VAE: write posterior means (and labels) to .npz")
+    en.add_argument("run_dir")
+    en.add_argument("--dataset", default=None, help="default: the run's dataset")
+    en.add_argument("--split", choices=("train", "test"), default="test")
+    en.add_argument("--out", required=True, help="output .npz file (keys mu, y)")
     return parser
 
 
@@ -90,14 +100,17 @@ def _eval(args) -> None:
         print(json.dumps(results))
 
 
-def _sample(args) -> None:
-    if not args.out.endswith((".npy", ".png")):
-        raise ValueError(f"--out must name a .npy file (the samples) or a .png file (a grid "
-                         f"of them), got {args.out!r}")
-    parent = os.path.dirname(os.path.abspath(args.out))
+def _check_out(path: str, *suffixes: str) -> None:
+    if not path.endswith(suffixes):
+        raise ValueError(f"--out must name a {' or a '.join(suffixes)} file, got {path!r}")
+    parent = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(parent):
-        raise ValueError(f"--out {args.out!r}: directory {parent!r} does not exist")
-    samples = _driver(args.run_dir).sample(args.run_dir, args.n, args.seed)
+        raise ValueError(f"--out {path!r}: directory {parent!r} does not exist")
+
+
+def _sample(args) -> None:
+    _check_out(args.out, ".npy", ".png")
+    samples = _driver(args.run_dir).sample(args.run_dir, args.n, args.seed, args.label)
     assert samples.dtype == np.float32 and len(samples) == args.n, (samples.dtype, samples.shape)
     if args.out.endswith(".png"):
         if samples.ndim != 4:
@@ -113,12 +126,24 @@ def _sample(args) -> None:
     print(f"wrote {args.n} samples {samples.shape} to {args.out}")
 
 
+def _encode(args) -> None:
+    _check_out(args.out, ".npz")
+    driver = _driver(args.run_dir)
+    if not hasattr(driver, "encode"):
+        raise ValueError(f"encode needs a VAE run; {args.run_dir!r} is a "
+                         f"{driver.KIND} run (a GAN has no encoder)")
+    arrays = driver.encode(args.run_dir, args.dataset, args.split)
+    io.save_npz_atomic(args.out, arrays)
+    print(f"wrote {', '.join(f'{k} {v.shape}' for k, v in arrays.items())} to {args.out}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `tinygen` script; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     try:
-        {"train": _train, "eval": _eval, "sample": _sample}[args.command](args)
+        {"train": _train, "eval": _eval, "sample": _sample,
+         "encode": _encode}[args.command](args)
     except runs.NonFiniteLossError as e:
         print(f"tinygen: {e}", file=sys.stderr)
         return 3

@@ -1,18 +1,33 @@
 """The GAN networks: an MLP pair for 2D points and the DCGAN pair for images of any size.
 
-Place in the tower: gan/ (imports tinygen.nn only). The training step that
-plays them against each other is in gan/objective.py.
+Place in the tower: gan/ (imports tinygen and tinygen.nn only). The training
+step that plays them against each other is in gan/objective.py.
 
 Both discriminators output one logit per example, D_logit(x): (N, 1); the probability that x is
 real is D(x) = sigmoid(D_logit(x)), and every loss is computed from the logits (stable).
 Generators map noise z: (N, latent_dim) to samples; the DCGAN generator ends in tanh, so its
 images live in [-1, 1] (the data is rescaled x -> 2x - 1 to match).
+
+Class-conditional DCGAN (num_classes = K > 0; Mirza & Osindero 2014): both networks take class
+labels y (N,) int in [0, K) as a second argument, through an nn.Embedding:
+    G(z, y)   class-conditional batch norm: after each batch norm, a per-class gain and bias
+              looked up in an embedding table (see DCGANGenerator);
+    D(x, y)   'projection' (Miyato & Koyama 2018, the default, chosen by measurement -- see the
+              README): with phi(x) (N, F) the features before D's last Linear psi,
+                  logit(x, y) = psi(phi(x)) + <e_D(y), phi(x)>,   e_D: (K, F)
+              i.e. the inner product of a class vector with the image's features;
+              'concat': a learned class image e_D(y) (N, H*W) reshaped to one extra input
+              channel, concatenated to x.
+Unconditional networks (K = 0) are built, initialised and saved exactly as before.
 """
 from __future__ import annotations
 
+import tinygen as tg
 from tinygen import nn
 from tinygen.nn import init
 from tinygen.nn.stages import conv_stages
+
+D_CONDITIONINGS = ("projection", "concat")
 
 
 class MLPGenerator(nn.Module):
@@ -27,7 +42,7 @@ class MLPGenerator(nn.Module):
             width = hidden
         self.net = nn.Sequential(*layers, nn.Linear(width, out_dim))
 
-    def forward(self, z):
+    def forward(self, z, y=None):   # y: labels, unused (the MLP GAN is unconditional)
         return self.net(z)
 
 
@@ -42,14 +57,28 @@ class MLPDiscriminator(nn.Module):
             width = hidden
         self.net = nn.Sequential(*layers, nn.Linear(width, 1))
 
-    def forward(self, x):
+    def forward(self, x, y=None):   # y: labels, unused (the MLP GAN is unconditional)
         return self.net(x)
+
+
+def _check_labels(module, y) -> None:
+    if y is None:
+        raise ValueError(f"{type(module).__name__} is conditional on {module.num_classes} "
+                         f"classes: call it with labels y (N,)")
+
+
+def _class_affine(h, table, y):
+    """Class-conditional batch norm's second half: h (N, C, ...) already normalized ->
+    h * (1 + gamma_y) + beta_y per channel, where [gamma_y, beta_y] = table(y) (N, 2C)."""
+    gb, c = table(y), h.shape[1]
+    shape = (len(h), c) + (1,) * (h.ndim - 2)
+    return h * (gb[:, :c].reshape(shape) + 1) + gb[:, c:].reshape(shape)
 
 
 class DCGANGenerator(nn.Module):
     """DCGAN generator (Radford et al. 2016) for images of any `image_shape` (C, H, W) that
-    conv_stages accepts: k stride-2 stages up from an H0 x W0 grid, channels halving per stage
-    from width * 2^(k-1) to width, then a last stage to C channels and tanh.
+    nn.stages.conv_stages accepts: k stride-2 stages up from an H0 x W0 grid, channels halving
+    per stage from width * 2^(k-1) to width, then a last stage to C channels and tanh.
 
     z (N, latent) -> Linear -> BN -> ReLU -> (N, width*2^(k-1), H0, W0)
       -> [ConvT c->c/2, k4 s2 p1 -> BN -> ReLU] x (k - 1)
@@ -58,25 +87,48 @@ class DCGANGenerator(nn.Module):
         (1, 28, 28): 128x7x7 -> 64x14x14 -> 1x28x28            (sized for MNIST)
         (3, 32, 32): 256x4x4 -> 128x8x8 -> 64x16x16 -> 3x32x32  (Radford et al.'s 32x32 net)
         (3, 64, 64): 512x4x4 -> 256x8x8 -> 128x16x16 -> 64x32x32 -> 3x64x64
+
+    Conditional (num_classes > 0): each BN is class-conditional (de Vries et al. 2017; the
+    generator of Miyato & Koyama 2018): after normalizing, h -> h * (1 + gamma_y) + beta_y with
+    per-class, per-channel [gamma_y, beta_y] looked up in nn.Embedding tables (label_bn1 for
+    the first BN, (K, 2 * features), label_bn2, ... for the others, init N(0, 0.02)). The batch
+    statistics see only what z made, so the class cannot drown the noise (concatenating e(y)
+    to z before the first BN did: every z of a class gave the same digit -- measured, see the
+    README).
     """
 
     def __init__(self, latent_dim: int = 100, channels: int = 1, width: int = 64,
-                 image_shape=None):
+                 num_classes: int = 0, image_shape=None):
         super().__init__()
         image_shape = tuple(image_shape or (channels, 28, 28))
         stages, h0, w0 = conv_stages(image_shape)
-        self.latent_dim, c = latent_dim, width * 2 ** (stages - 1)
-        layers = [nn.Linear(latent_dim, c * h0 * w0), nn.BatchNorm1d(c * h0 * w0), nn.ReLU(),
-                  nn.Unflatten(1, (c, h0, w0))]
+        self.latent_dim, self.num_classes = latent_dim, num_classes
+        c = width * 2 ** (stages - 1)
+        layers, norms = [nn.Linear(latent_dim, c * h0 * w0), nn.BatchNorm1d(c * h0 * w0),
+                         nn.ReLU(), nn.Unflatten(1, (c, h0, w0))], [c * h0 * w0]
         for _ in range(stages - 1):
             layers += [nn.ConvTranspose2d(c, c // 2, 4, stride=2, padding=1),
                        nn.BatchNorm2d(c // 2), nn.ReLU()]
             c //= 2
+            norms.append(c)
         layers += [nn.ConvTranspose2d(c, image_shape[0], 4, stride=2, padding=1), nn.Tanh()]
         self.net = nn.Sequential(*layers)
+        for i, features in enumerate(norms if num_classes else [], start=1):
+            table = nn.Embedding(num_classes, 2 * features)
+            init.normal_(table.weight, 0.0, 0.02)
+            setattr(self, f"label_bn{i}", table)
 
-    def forward(self, z):
-        return self.net(z)
+    def forward(self, z, y=None):
+        if not self.num_classes:
+            return self.net(z)
+        _check_labels(self, y)
+        h, i = z, 0
+        for layer in self.net:
+            h = layer(h)
+            if isinstance(layer, (nn.BatchNorm1d, nn.BatchNorm2d)):
+                i += 1
+                h = _class_affine(h, getattr(self, f"label_bn{i}"), y)
+        return h
 
 
 class DCGANDiscriminator(nn.Module):
@@ -85,29 +137,54 @@ class DCGANDiscriminator(nn.Module):
 
     x (N, C, H, W) -> Conv C->width, k4 s2 p1 -> LeakyReLU 0.2
       -> [Conv c->2c, k4 s2 p1 -> LeakyReLU 0.2] x (k - 1) -> (N, width*2^(k-1), H0, W0)
-      -> Flatten -> Linear -> logits (N, 1)
+      -> Flatten: phi(x) (N, F) -> Linear psi -> logits (N, 1)
 
         (1, 28, 28): 64x14x14 -> 128x7x7 -> 1;   (3, 32, 32): 64x16x16 -> 128x8x8 -> 256x4x4 -> 1
+
+    Conditional (num_classes > 0): + <e(y), phi(x)> ('projection', e ~ N(0, 0.02) like psi's
+    weights), or one more input channel e(y) reshaped to H x W ('concat').
     """
 
-    def __init__(self, channels: int = 1, width: int = 64, image_shape=None):
+    def __init__(self, channels: int = 1, width: int = 64, num_classes: int = 0,
+                 conditioning: str = "projection", image_shape=None):
         super().__init__()
+        if conditioning not in D_CONDITIONINGS:
+            raise ValueError(f"discriminator conditioning must be one of {D_CONDITIONINGS}, "
+                             f"got {conditioning!r}")
         image_shape = tuple(image_shape or (channels, 28, 28))
         stages, h0, w0 = conv_stages(image_shape)
-        layers, c = [nn.Conv2d(image_shape[0], width, 4, stride=2, padding=1),
+        self.num_classes, self.conditioning = num_classes, conditioning
+        concat = bool(num_classes) and conditioning == "concat"
+        layers, c = [nn.Conv2d(image_shape[0] + concat, width, 4, stride=2, padding=1),
                      nn.LeakyReLU(0.2)], width
         for _ in range(stages - 1):
             layers += [nn.Conv2d(c, 2 * c, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
             c *= 2
         self.net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(c * h0 * w0, 1))
+        if concat:
+            self.embed = nn.Embedding(num_classes, image_shape[1] * image_shape[2])
+        elif num_classes:
+            self.embed = nn.Embedding(num_classes, c * h0 * w0)
+            init.normal_(self.embed.weight, 0.0, 0.02)
 
-    def forward(self, x):
-        return self.net(x)
+    def forward(self, x, y=None):
+        if not self.num_classes:
+            return self.net(x)
+        _check_labels(self, y)
+        if self.conditioning == "concat":
+            label_map = self.embed(y).reshape(len(x), 1, *x.shape[2:])
+            return self.net(tg.concatenate([x, label_map], axis=1))
+        *body, psi = self.net
+        phi = x
+        for layer in body:
+            phi = layer(phi)                                     # phi(x): (N, F)
+        return psi(phi) + (self.embed(y) * phi).sum(axis=1, keepdims=True)
 
 
 def dcgan_init_(module: nn.Module) -> nn.Module:
     """DCGAN initialisation (Radford et al. 2016): conv and linear weights ~ N(0, 0.02),
-    batch-norm scales ~ N(1, 0.02), every bias 0. Draws from tg.random; returns module."""
+    batch-norm scales ~ N(1, 0.02), every bias 0. Label embeddings keep the init their network
+    gave them. Draws from tg.random; returns module."""
     for m in module.modules():
         if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
             init.normal_(m.weight, 0.0, 0.02)
@@ -120,16 +197,23 @@ def dcgan_init_(module: nn.Module) -> nn.Module:
     return module
 
 
-def build_models(model: str, latent_dim: int, hidden: int = 256, shape=None):
+def build_models(model: str, latent_dim: int, hidden: int = 256, shape=None,
+                 num_classes: int = 0, conditioning: str = "projection"):
     """Step 1 of the GAN recipe: randomly initialise G and D (from tg.random) -> (G, D).
 
     shape: one example's shape: (2,) for 2D points (the MLP's default), (C, H, W) for images
-    (the DCGAN's default (1, 28, 28); see conv_stages for the sizes it builds)."""
+    (the DCGAN's default (1, 28, 28); see nn.stages.conv_stages for the sizes it builds).
+    num_classes > 0: the class-conditional DCGAN pair (D conditioned by `conditioning`)."""
     shape = tuple(shape or ((2,) if model == "mlp" else (1, 28, 28)))
     if model == "mlp":
+        if num_classes:
+            raise ValueError("the conditional GAN is the DCGAN (images); the MLP GAN is not "
+                             "conditional")
         return (MLPGenerator(latent_dim, hidden, out_dim=shape[0]),
                 MLPDiscriminator(shape[0], hidden))
     if model == "dcgan":
-        return (dcgan_init_(DCGANGenerator(latent_dim, image_shape=shape)),
-                dcgan_init_(DCGANDiscriminator(image_shape=shape)))
+        return (dcgan_init_(DCGANGenerator(latent_dim, num_classes=num_classes,
+                                           image_shape=shape)),
+                dcgan_init_(DCGANDiscriminator(num_classes=num_classes, conditioning=conditioning,
+                                               image_shape=shape)))
     raise ValueError(f"unknown GAN model {model!r}; expected 'mlp' or 'dcgan'")

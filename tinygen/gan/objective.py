@@ -22,6 +22,11 @@ training step of tinygen, and follows the recipe in this order (each step is mar
 Each update differentiates its loss with tg.grad(loss, params) with respect to the parameters
 of the network being trained ONLY, so the other network receives no gradient at all -- the
 separation of the two players is structural, not a matter of remembering to zero gradients.
+
+A class-conditional GAN (gan/networks.py) runs the same nine steps: the labels ride along, y_fake
+(N,) with the noise into G(z, y_fake) and into every D call on the samples, y_real (N,) with the
+real batch into D(x_real, y_real). Unconditional: both are None, and G(z, None) = G(z) (every
+network in gan/networks.py takes the labels as an optional second argument).
 """
 from __future__ import annotations
 
@@ -81,25 +86,28 @@ def _squared_norms(g):
     return (g * g).reshape(g.shape[0], -1).sum(axis=1)
 
 
-def r1_penalty(D, x):
+def r1_penalty(D, x, y=None):
     """R1 (Mescheder et al. 2018) on real x: (1/2) E_x |grad_x D_logit(x)|^2 -> (penalty, logits).
+    (y: the labels of x for a conditional D, else None; the gradient is taken w.r.t. x only.)
 
     The gradient is taken with create_graph=True so the penalty can itself be differentiated
     with respect to D's parameters. The logits (N, 1) are returned so step 8's forward pass is
     shared with the penalty.
     """
     x = x.detach().requires_grad_()
-    logits = D(x)
+    logits = D(x) if y is None else D(x, y)
     (g,) = tg.grad(logits.sum(), [x], create_graph=True)
     return 0.5 * _squared_norms(g).mean(), logits
 
 
-def wgan_gradient_penalty(D, real, fake, rng):
+def wgan_gradient_penalty(D, real, fake, rng, y=None):
     """WGAN-GP (Gulrajani et al. 2017): E[(|grad D_logit(x_hat)| - 1)^2],
-    x_hat = eps x + (1 - eps) x_fake, eps ~ U(0, 1) per example."""
+    x_hat = eps x + (1 - eps) x_fake, eps ~ U(0, 1) per example (a conditional D scores x_hat
+    under the real batch's labels y)."""
     eps = rng.uniform(size=(real.shape[0],) + (1,) * (real.ndim - 1)).astype(real.dtype)
     x_hat = (real.detach() * eps + fake.detach() * (1 - eps)).detach().requires_grad_()
-    (g,) = tg.grad(D(x_hat).sum(), [x_hat], create_graph=True)
+    logits = D(x_hat) if y is None else D(x_hat, y)
+    (g,) = tg.grad(logits.sum(), [x_hat], create_graph=True)
     norms = (_squared_norms(g) + 1e-12).sqrt()
     return ((norms - 1) ** 2).mean()
 
@@ -122,25 +130,28 @@ def _probability(logits) -> float:
 
 
 def train_step(G, D, opt_G, opt_D, x_real, z, loss: GANLoss, augment=None, rng=None,
-               track: bool = False, step: int = 0) -> dict:
+               track: bool = False, step: int = 0, y_real=None, y_fake=None) -> dict:
     """One adversarial step on a real batch x_real (N, ...) and noise z (N, latent) -> stats.
+    Conditional GAN: y_real (N,) the labels of x_real, y_fake (N,) the labels asked of G.
 
     augment: an optional differentiable map applied to every input of D (DiffAugment, Zhao et
     al. 2020); rng: np.random.Generator for the augmentation and WGAN-GP mixing (default
     tg.random's). track=True also measures D(G(z)) after the generator's update (one more
-    forward pass, no gradient); step: the step's number (for loss.r1_every). Stats: loss_d, loss_g, d_real, d_fake (D(G(z)) when D is
-    trained), d_fake_g (when G is trained), [d_fake_after], [penalty].
+    forward pass, no gradient); step: the step's number (for loss.r1_every). Stats: loss_d,
+    loss_g, d_real, d_fake (D(G(z)) when D is trained), d_fake_g (when G is trained),
+    [d_fake_after], [penalty].
     """
     rng = rng if rng is not None else tg.random.get_rng()
     aug = augment if augment is not None else (lambda x, rng: x)
     d_params, g_params = list(D.parameters()), list(G.parameters())
     x_real = x_real if isinstance(x_real, tg.Tensor) else tg.tensor(x_real)
     z = z if isinstance(z, tg.Tensor) else tg.tensor(z)
-    # Step 2: sample a noise vector (z, drawn by the caller) and generate samples.
-    fake = G(z)
+    # Step 2: sample a noise vector (z, and the classes y_fake when conditional, both drawn by
+    #         the caller) and generate samples.
+    fake = G(z, y_fake)
     # Step 3: D's probability that the generated samples are real (D sees a detached copy:
     #         the generator is not in this graph).
-    fake_logits = D(aug(fake.detach(), rng))
+    fake_logits = D(aug(fake.detach(), rng), y_fake)
     # Step 4: the losses assuming the samples are fake (D's) and assuming they are real (G's).
     loss_as_fake = loss.discriminator_fake(fake_logits)
     loss_as_real = loss.generator(fake_logits)
@@ -148,7 +159,7 @@ def train_step(G, D, opt_G, opt_D, x_real, z, loss: GANLoss, augment=None, rng=N
     descend(opt_D, loss_as_fake, d_params)
     # Step 6: the generator's penalty through D's probability (D just updated); its gradient is
     #         taken with respect to G's parameters only, so it never trains D.
-    fake_logits_g = D(aug(fake, rng))
+    fake_logits_g = D(aug(fake, rng), y_fake)
     loss_g = loss.generator(fake_logits_g)
     # Step 7: train G so that D thinks its samples are real.
     descend(opt_G, loss_g, g_params)
@@ -156,13 +167,13 @@ def train_step(G, D, opt_G, opt_D, x_real, z, loss: GANLoss, augment=None, rng=N
     #         d logits / d x for the penalty).
     penalty = None
     if loss.r1 > 0 and step % loss.r1_every == 0:
-        penalty, real_logits = r1_penalty(D, aug(x_real, rng))
+        penalty, real_logits = r1_penalty(D, aug(x_real, rng), y_real)
         penalty = loss.r1 * loss.r1_every * penalty
     else:
-        real_logits = D(aug(x_real, rng))
+        real_logits = D(aug(x_real, rng), y_real)
     loss_real = loss.discriminator_real(real_logits)
     if loss.kind == "wgan-gp":
-        gp = loss.gp * wgan_gradient_penalty(D, aug(x_real, rng), aug(fake, rng), rng)
+        gp = loss.gp * wgan_gradient_penalty(D, aug(x_real, rng), aug(fake, rng), rng, y_real)
         penalty = gp if penalty is None else penalty + gp
     # Step 9: train D to output 1 (real) on real samples.
     descend(opt_D, loss_real if penalty is None else loss_real + penalty, d_params)
@@ -174,7 +185,7 @@ def train_step(G, D, opt_G, opt_D, x_real, z, loss: GANLoss, augment=None, rng=N
         stats["penalty"] = penalty.item()
     if track:
         with tg.no_grad():
-            stats["d_fake_after"] = _probability(D(G(z)))
+            stats["d_fake_after"] = _probability(D(G(z, y_fake), y_fake))
     return stats
 
 
@@ -190,9 +201,9 @@ def update_ema(ema, model, decay: float) -> None:
         be.data[...] = b.data
 
 
-def recalibrate_batchnorm(G, z) -> None:
-    """Set the running statistics of every batch norm in G to those of the batch G(z), z (N,
-    latent). Needed before sampling in eval mode from an EMA generator: its weights are an
+def recalibrate_batchnorm(G, z, y=None) -> None:
+    """Set the running statistics of every batch norm in G to those of the batch G(z, y), z (N,
+    latent) (y (N,) labels for a conditional G, else None). Needed before sampling in eval mode from an EMA generator: its weights are an
     average, so the statistics copied from the trained G (update_ema) are not those of its own
     activations. Leaves G in eval mode."""
     norms = [m for m in G.modules() if hasattr(m, "running_mean")]
@@ -200,7 +211,7 @@ def recalibrate_batchnorm(G, z) -> None:
     for m in norms:
         m.momentum = 1.0                     # running stats <- this batch's stats
     with tg.no_grad():
-        G.train()(z if isinstance(z, tg.Tensor) else tg.tensor(z))
+        G.train()(z if isinstance(z, tg.Tensor) else tg.tensor(z), y)
     for m, momentum in zip(norms, momenta):
         m.momentum = momentum
     G.eval()

@@ -20,6 +20,12 @@ For generated images x_1..x_n in [0, 1] with predicted label distributions p(y|x
                     and all digits are equally common)
     label_kl      = KL(h || uniform) = sum_k h_k log(10 h_k),  h = histogram of argmax labels
     classes       = #{k : h_k >= 0.01}   (digit classes present in at least 1% of samples)
+
+For a class-conditional model asked for classes y_i:
+    label_agreement   = mean_i [argmax_k p(k|x_i) = y_i], and the same per requested class
+                        (bounded by the judge's own accuracy on real digits, 97.7%)
+`features` returns the judge's penultimate layer (the 128 ReLU units before the last Linear),
+the feature space of `fid_classifier` (metrics/fid.py).
 """
 from __future__ import annotations
 
@@ -86,20 +92,49 @@ def train_classifier(epochs: int = 30, seed: int = 0) -> MNISTClassifier:
     return model.eval()
 
 
-def predict_proba(model, x) -> np.ndarray:
-    """p(y|x): x (N, 1, 28, 28) float in [0, 1] -> (N, 10) float64."""
-    if np.asarray(x).dtype == np.uint8:
-        raise TypeError("predict_proba takes float images in [0, 1]; scale uint8 images with "
-                        "tinygen.data.as_float")
-    x = np.asarray(x, dtype=np.float32)
+def _check_images(x) -> np.ndarray:
+    """Images (N, 1, 28, 28), float in [0, 1] or uint8 (scaled by as_float) -> float32."""
+    x = np.asarray(x)
+    x = as_float(x) if x.dtype == np.uint8 else x.astype(np.float32, copy=False)
     if x.ndim != 4 or x.shape[1:] != (1, 28, 28):
         raise ValueError(f"the MNIST classifier needs images (N, 1, 28, 28), got {x.shape}")
+    return x
+
+
+def predict_proba(model, x) -> np.ndarray:
+    """p(y|x): x (N, 1, 28, 28) float in [0, 1] (or uint8) -> (N, 10) float64."""
+    x = _check_images(x)
     with tg.no_grad():
         logits = np.concatenate([model(tg.tensor(x[i:i + 1000])).data
                                  for i in range(0, len(x), 1000)]).astype(np.float64)
     logits -= logits.max(axis=1, keepdims=True)
     p = np.exp(logits)
     return p / p.sum(axis=1, keepdims=True)
+
+
+def features(model, x) -> np.ndarray:
+    """The penultimate layer of the judge: x (N, 1, 28, 28) in [0, 1] -> (N, 128) float64
+    (eval mode, so dropout is the identity)."""
+    x = _check_images(x)
+    *body, _ = model.eval().net
+    out = []
+    with tg.no_grad():
+        for i in range(0, len(x), 1000):
+            h = tg.tensor(x[i:i + 1000])
+            for layer in body:
+                h = layer(h)
+            out.append(h.data.astype(np.float64))
+    return np.concatenate(out)
+
+
+def label_agreement(model, x, y, num_classes: int = 10) -> dict:
+    """Share of images x (N, 1, 28, 28) that the judge reads as their requested class y (N,):
+    {"label_agreement": mean, "label_agreement_per_class": [share for class 0, 1, ...]}."""
+    y = np.asarray(y)
+    hit = predict_proba(model, x).argmax(axis=1) == y
+    per_class = [float(hit[y == k].mean()) if np.any(y == k) else None
+                 for k in range(num_classes)]
+    return {"label_agreement": float(hit.mean()), "label_agreement_per_class": per_class}
 
 
 def classifier() -> tuple[MNISTClassifier, float]:

@@ -5,10 +5,10 @@ model keeps track of its parameters and saves them), then layers.py (the layers)
 """
 from tinygen.nn import init
 from tinygen.nn.layers import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dropout,
-                               Flatten, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Tanh,
-                               Unflatten)
+                               Embedding, Flatten, LeakyReLU, Linear, ReLU, Sequential, Sigmoid,
+                               Tanh, Unflatten)
 from tinygen.nn.module import IncompatibleKeys, Module, Parameter
 
 __all__ = ["init", "Module", "Parameter", "IncompatibleKeys", "Linear", "Conv2d",
-           "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d", "Dropout", "ReLU", "LeakyReLU",
-           "Tanh", "Sigmoid", "Flatten", "Unflatten", "Sequential"]
+           "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d", "Embedding", "Dropout", "ReLU",
+           "LeakyReLU", "Tanh", "Sigmoid", "Flatten", "Unflatten", "Sequential"]

@@ -1,4 +1,5 @@
-"""The layers: Linear, Conv2d, ConvTranspose2d, BatchNorm1d/2d, Dropout, activations, Sequential.
+"""The layers: Linear, Conv2d, ConvTranspose2d, BatchNorm1d/2d, Embedding, Dropout, activations,
+Sequential.
 
 Floor 7 of the tower (imports tensor, functional, random, nn.module, nn.init). Each layer owns its
 Parameters (PyTorch's names, shapes and default initialisations, so a state_dict moves between
@@ -173,6 +174,38 @@ class BatchNorm1d(_BatchNorm):
 class BatchNorm2d(_BatchNorm):
     """Batch norm over x: (N, C, H, W); statistics per channel C over N, H, W."""
     _input_dims = (4,)
+
+
+class Embedding(Module):
+    """A lookup table: row y of `weight` for every index y (PyTorch's nn.Embedding).
+
+        input: integer array (...) with entries in [0, num_embeddings) -> (..., embedding_dim)
+        weight: (num_embeddings, embedding_dim), initialised N(0, 1) as in PyTorch.
+
+    y = weight[input] is indexing, so its gradient is the scatter-add of dL/dy into the rows
+    that were looked up (a row used twice gets both gradients); that adjoint is again an op
+    (movement.IndexAdd), so the layer differentiates to any order. Equivalent to one_hot(input)
+    @ weight without building the one-hot matrix. tinygen uses it for class labels.
+    """
+
+    def __init__(self, num_embeddings, embedding_dim):
+        super().__init__()
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.weight = _empty(num_embeddings, embedding_dim)
+        init.normal_(self.weight, 0.0, 1.0)
+
+    def forward(self, input):
+        index = np.asarray(input.data if hasattr(input, "data") else input)
+        if not np.issubdtype(index.dtype, np.integer):
+            raise TypeError(f"Embedding: indices must be integers, got {index.dtype}")
+        if index.size and (index.min() < 0 or index.max() >= self.num_embeddings):
+            raise IndexError(f"Embedding({self.num_embeddings}, {self.embedding_dim}): indices "
+                             f"must be in [0, {self.num_embeddings}), got {index.min()}.."
+                             f"{index.max()}")
+        return self.weight[index.astype(np.int64)]
+
+    def extra_repr(self):
+        return f"{self.num_embeddings}, {self.embedding_dim}"
 
 
 class Dropout(Module):

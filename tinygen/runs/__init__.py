@@ -7,6 +7,8 @@ checkpoint). Nothing below cli.py imports this package.
                   figures) and the restore behind `eval` and `sample`
     vae.py        the VAE's flags, data, epoch, figures, eval and sample
     gan.py        the GAN's flags, data, epoch, figures, eval and sample
+    labels.py     class labels: --conditional's config keys, --label, labels for sampling
+    scores.py     the classifier scores of generated digits (IS, fid_classifier, agreement)
 """
 from . import gan, vae
 from .directory import (CHECKPOINT, CONFIG, METRICS, NonFiniteLossError, Run, RunError,

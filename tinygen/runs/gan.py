@@ -7,7 +7,9 @@ gan.train_step batches and noise, schedules the learning rate, keeps the EMA gen
 writes: metrics.jsonl (besides the epoch lines, one line per LOG_EVERY steps with "step"),
 loss.png, samples.png (images: also samples_epochNNN.png; 2D: the latest generated points)
 and, for 2D data, density.png / density.gif and snapshots.npz (the generated points behind
-them, one set per epoch).
+them, one set per epoch); for images, interpolations.png (spherical interpolation between noise
+vectors). With --conditional (labelled images), G and D see class labels (gan/networks.py), the
+fake batch asks for uniformly drawn classes, and samples.png shows one row per class.
 
 Defaults per kind of data (DEFAULTS; chosen by measurement, see the README's GAN results): 2D
 points train an MLP GAN on fresh samples of the mixture with R1, a linearly decaying learning
@@ -23,12 +25,16 @@ from tinygen import io, optim
 from tinygen.data import as_float, iterate_batches
 from tinygen.gan import (LOSSES, GANLoss, build_models, diff_augment, recalibrate_batchnorm,
                          train_step, update_ema)
-from tinygen.metrics.classifier import classifier_metrics
+from tinygen.gan.networks import D_CONDITIONINGS
+from tinygen.metrics.latent import slerp
 from tinygen.metrics.modes import mode_metrics
+from tinygen.metrics.classifier import classifier_metrics
 from tinygen.nn.stages import conv_stages
-from tinygen.runs.directory import check_finite, read_metrics
+from tinygen.runs.directory import check_finite, load_config, read_metrics
 from tinygen.runs.flags import positive_int
-from tinygen.runs.loop import data_config, load_split, restore
+from tinygen.runs.labels import label_config, num_classes, resolve_label, sample_labels
+from tinygen.runs.loop import load_split, restore
+from tinygen.runs.scores import image_scores
 
 KIND = "gan"
 DATASET = "ring8"
@@ -50,7 +56,8 @@ STEPS = {"grid25": 8000}   # 2D budgets that differ from DEFAULTS["points"]["ste
 CONFIG_FLAGS = ("dataset", "image_size", "channels", "skip_bad", "loss", "seed", "limit",
                 "model", "batch_size", "lr", "latent",
                 "hidden", "r1", "r1_every", "ema", "real_label", "beta1", "beta2", "lr_final",
-                "lr_d_ratio", "augment", "steps_per_epoch", "steps", "epochs")
+                "lr_d_ratio", "augment", "steps_per_epoch", "steps", "epochs", "conditional",
+                "d_conditioning")
 RESUMABLE = ("steps", "epochs")
 LOG_EVERY = 25
 
@@ -76,6 +83,10 @@ def add_arguments(p) -> None:
     p.add_argument("--beta2", type=float, default=None, help="Adam beta2 (both networks)")
     p.add_argument("--augment", type=int, choices=(0, 1), default=None, help="DiffAugment")
     p.add_argument("--steps-per-epoch", type=int, default=None, help="2D: steps per epoch")
+    p.add_argument("--conditional", action="store_const", const=True, default=None,
+                   help="class-conditional G(z, y) and D(x, y) (labelled images)")
+    p.add_argument("--d-conditioning", choices=D_CONDITIONINGS, default=None,
+                   help="how a conditional D sees y: projection (default) or concat")
 
 
 def load_data(source: dict):
@@ -89,10 +100,17 @@ def make_config(flags: dict, data) -> dict:
     config = {"kind": KIND, "dataset": dataset, "data_kind": data.kind,
               "shape": list(data.x.shape[1:]), "loss": "non_saturating", "seed": 0,
               "limit": None, "image_size": None, "skip_bad": False, **DEFAULTS[data.kind],
-              **data_config(data)}
+              "channels": int(data.x.shape[1]) if data.kind == "images" else None,
+              "split_rule": data.split_rule}
     if data.kind == "points":
         config["steps"] = STEPS.get(dataset, config["steps"])
     config.update({k: v for k, v in flags.items() if k not in RESUMABLE})
+    config.update(label_config(data.kind, data.y, data.classes,
+                               flags.get("conditional", False), dataset))
+    if config["conditional"]:
+        config.setdefault("d_conditioning", "projection")
+    elif "d_conditioning" in flags:
+        raise ValueError("--d-conditioning is for a --conditional run")
     set_budget(config, flags)
     if config["model"] != DEFAULTS[data.kind]["model"]:
         raise ValueError(f"--model {config['model']} does not fit {dataset!r} "
@@ -132,15 +150,22 @@ def _check_ranges(config: dict) -> None:
 
 
 def _real_batches(data, cfg, rng):
-    """An endless stream of real batches: fresh mixture samples (2D toys) or shuffled passes
-    over the training set, images scaled from uint8 to [-1, 1] a batch at a time."""
+    """An endless stream of real batches (x, y): fresh mixture samples (2D toys) or shuffled
+    passes over the training set, images scaled from uint8 to [-1, 1] a batch at a time; y,
+    the batch's labels, only for a conditional run (else None)."""
+    scale = (lambda xb: xb) if data.kind == "points" else (lambda xb: as_float(xb) * 2 - 1)
     while True:
         if data.mixture is not None:
-            yield data.mixture.sample(cfg["batch_size"], rng)
+            yield data.mixture.sample(cfg["batch_size"], rng), None
             continue
-        for xb in iterate_batches(data.x, cfg["batch_size"], rng,
-                                  drop_last=len(data.x) >= cfg["batch_size"]):
-            yield xb if data.kind == "points" else as_float(xb) * 2 - 1
+        drop_last = len(data.x) >= cfg["batch_size"]
+        if cfg.get("conditional", False):
+            for xb, yb in iterate_batches((data.x, data.y), cfg["batch_size"], rng,
+                                          drop_last=drop_last):
+                yield scale(xb), yb
+        else:
+            for xb in iterate_batches(data.x, cfg["batch_size"], rng, drop_last=drop_last):
+                yield scale(xb), None
 
 
 class Trainer:
@@ -148,9 +173,12 @@ class Trainer:
 
     def __init__(self, cfg: dict):
         self.cfg = cfg
+        self.k = num_classes(cfg)                       # 0: unconditional
+        arch = (cfg["model"], cfg["latent"], cfg["hidden"], cfg["shape"], self.k,
+                cfg.get("d_conditioning", "projection"))
         # Step 1: randomly initialize the weights of the generator and the discriminator.
-        self.G, self.D = build_models(cfg["model"], cfg["latent"], cfg["hidden"], cfg["shape"])
-        self.G_ema = build_models(cfg["model"], cfg["latent"], cfg["hidden"], cfg["shape"])[0]
+        self.G, self.D = build_models(*arch)
+        self.G_ema = build_models(*arch)[0]
         self.G_ema.load_state_dict(self.G.state_dict())
         betas = (cfg["beta1"], cfg["beta2"])
         self.opt_G = optim.Adam(self.G.parameters(), lr=cfg["lr"], betas=betas)
@@ -163,21 +191,27 @@ class Trainer:
         self.steps = cfg.get("steps_per_epoch", 1)   # images: set from the data by train_epoch
         self.fixed_z = np.random.default_rng([cfg["seed"], 1]).standard_normal(
             (2000 if cfg["data_kind"] == "points" else 64, cfg["latent"]))
+        self.fixed_y = None
+        if self.k:   # samples.png: a row per class, the same 10 noise vectors in each row
+            self.fixed_z = np.tile(self.fixed_z[:10], (self.k, 1))
+            self.fixed_y = np.repeat(np.arange(self.k), 10)
 
     @property
     def sampler(self):
         """The generator used for samples and evaluation: the EMA one when EMA is on."""
         return self.G_ema if self.cfg["ema"] > 0 else self.G
 
-    def generate(self, z) -> np.ndarray:
-        """Samples for noise z (N, latent): points (N, 2) or images (N, C, H, W) in [0, 1]."""
+    def generate(self, z, y=None) -> np.ndarray:
+        """Samples for noise z (N, latent) [and labels y (N,), conditional runs]: points (N, 2)
+        or images (N, C, H, W) in [0, 1]."""
         G = self.sampler.eval()
         if G is self.G_ema:  # its own batch-norm statistics, from 1000 fixed noise vectors
             z_bn = np.random.default_rng([self.cfg["seed"], 2]).standard_normal(
                 (1000, self.cfg["latent"]))
-            recalibrate_batchnorm(G, z_bn.astype(np.float32))
+            recalibrate_batchnorm(G, z_bn.astype(np.float32), sample_labels(self.cfg, 1000))
         with tg.no_grad():
-            x = np.concatenate([G(tg.tensor(z[i:i + 500].astype(np.float32))).data
+            x = np.concatenate([G(tg.tensor(z[i:i + 500].astype(np.float32)),
+                                  None if y is None else y[i:i + 500]).data
                                 for i in range(0, len(z), 500)])
         G.train()
         return x if self.cfg["data_kind"] == "points" else (x + 1) / 2
@@ -201,9 +235,11 @@ class Trainer:
             step = epoch * steps + i
             self.set_lr(step / max(1, total - 1))
             z = rng.standard_normal((cfg["batch_size"], cfg["latent"])).astype(np.float32)
-            stats = train_step(self.G, self.D, self.opt_G, self.opt_D, next(batches), z,
+            x_real, y_real = next(batches)          # after z: the order of the draws from rng
+            y_fake = rng.integers(0, self.k, size=len(z)) if self.k else None
+            stats = train_step(self.G, self.D, self.opt_G, self.opt_D, x_real, z,
                                self.loss, augment, rng, track=(step % LOG_EVERY == 0),
-                               step=step)
+                               step=step, y_real=y_real, y_fake=y_fake)
             check_finite(stats["loss_d"], f"step {step + 1} (discriminator loss)")
             check_finite(stats["loss_g"], f"step {step + 1} (generator loss)")
             if cfg["ema"] > 0:  # warm-up: early on the average forgets the random start faster
@@ -217,15 +253,20 @@ class Trainer:
     def figures(self, epoch: int, data, run_dir) -> None:
         # plots imported here, not at the top: matplotlib adds ~0.2 s to every CLI start
         from tinygen import plots
-        x = self.generate(self.fixed_z)
+        x = self.generate(self.fixed_z, self.fixed_y)
         steps = [r for r in read_metrics(run_dir) if "step" in r]
         plots.save_curves(steps, run_dir / "loss.png", [
             ("losses", ["loss_d", "loss_g"]),
             ("D output (probability of real)", ["d_real", "d_fake", "d_fake_g", "d_fake_after"])],
             x_key="step", x_offset=0)
         if data.kind == "images":
+            title = f"epoch {epoch + 1}" + (", a row per class" if self.k else "")
             for name in ("samples.png", f"samples_epoch{epoch + 1:03d}.png"):
-                plots.save_image_grid(x[:64], run_dir / name, title=f"epoch {epoch + 1}")
+                plots.save_image_grid(x[:64] if not self.k else x, run_dir / name, title=title,
+                                      ncol=8 if not self.k else 10)
+            z, y = self.interpolation_path()
+            plots.save_image_grid(self.generate(z, y), run_dir / "interpolations.png",
+                                  "spherical interpolation between noise vectors (rows)", ncol=10)
             return
         path = run_dir / "snapshots.npz"
         snaps = dict(io.load_npz(path)) if path.exists() else {}
@@ -236,6 +277,18 @@ class Trainer:
         plots.save_density(data.x[:2000], frames[-1:], run_dir / "samples.png")
         plots.save_density_gif(data.x[:2000], frames, run_dir / "density.gif")
 
+    def interpolation_path(self, rows: int = 8, steps: int = 10):
+        """Noise (rows * steps, latent) along great circles between pairs of fixed noise
+        vectors (slerp: Gaussian noise lives near a sphere, and a straight line between two
+        such points would pass through unlikely, low-norm noise); a conditional run keeps one
+        class per row (row r: class r mod K)."""
+        ends = np.random.default_rng([self.cfg["seed"], 3]).standard_normal(
+            (2 * rows, self.cfg["latent"]))
+        t = np.linspace(0, 1, steps)
+        z = np.concatenate([slerp(ends[2 * r], ends[2 * r + 1], t) for r in range(rows)])
+        y = np.repeat(np.arange(rows) % self.k, steps) if self.k else None
+        return z, y
+
     def epoch_line(self, epoch: int, r: dict) -> str:
         return (f"epoch {epoch + 1}/{self.cfg['epochs']}  loss_d {r['loss_d']:.3f}  "
                 f"loss_g {r['loss_g']:.3f}  D(x) {r['d_real']:.2f}  "
@@ -245,15 +298,19 @@ class Trainer:
         return {"step": (epoch + 1) * self.steps}
 
 
-def _samples(trainer, n: int, seed: int) -> np.ndarray:
+def _samples(trainer, n: int, seed: int, y=None) -> np.ndarray:
     z = np.random.default_rng(seed).standard_normal((n, trainer.cfg["latent"]))
-    x = trainer.generate(z).astype(np.float32)
+    x = trainer.generate(z, y).astype(np.float32)
     return x if trainer.cfg["data_kind"] == "points" else np.clip(x, 0, 1)
 
 
-def sample(run_dir, n: int, seed: int = 0) -> np.ndarray:
-    """`tinygen sample`: n samples float32, points (n, 2) or images (n, C, H, W) in [0, 1]."""
-    return _samples(restore(run_dir, KIND, Trainer), n, seed)
+def sample(run_dir, n: int, seed: int = 0, label=None) -> np.ndarray:
+    """`tinygen sample`: n samples float32, points (n, 2) or images (n, C, H, W) in [0, 1].
+    A conditional run draws class `label` (an index or a class name), or cycles through the
+    classes evenly when label is None; `label` on an unconditional run is a ValueError."""
+    cfg = load_config(run_dir)
+    y = sample_labels(cfg, n, resolve_label(cfg, label))
+    return _samples(restore(run_dir, KIND, Trainer), n, seed, y)
 
 
 def digit_view(x) -> np.ndarray:
@@ -268,17 +325,19 @@ def digit_view(x) -> np.ndarray:
 
 def evaluate(run_dir, args) -> dict:
     """`tinygen eval DIR`: 2D -> modes, hq_pct, reverse_kl (tinygen.metrics.modes);
-    images -> classifier_is, label_kl, classes (tinygen.metrics.classifier), by the MNIST
-    judge: meaningful for digits; other shapes are judged through digit_view."""
+    MNIST-shaped images -> classifier_is, label_kl, classes, fid_classifier, kid_classifier,
+    and label_agreement (+ per class) for a conditional run (runs/scores.py); images of
+    another shape: the judge's scores of their digit_view."""
     trainer = restore(run_dir, KIND, Trainer)
     cfg = trainer.cfg
     if cfg["data_kind"] == "points" and cfg["dataset"] not in ("ring8", "grid25"):
         raise ValueError(f"2D metrics need a known mixture (ring8, grid25), not "
                          f"{cfg['dataset']!r}")
     n = args.n_samples or (2500 if cfg["data_kind"] == "points" else 5000)
-    x = _samples(trainer, n, args.seed)
+    y = sample_labels(cfg, n)
+    x = _samples(trainer, n, args.seed, y)
     if cfg["data_kind"] == "points":
         return mode_metrics(x, cfg["dataset"])
     if x.shape[1:] == (1, 28, 28):
-        return classifier_metrics(x)
+        return image_scores(cfg, x, y)
     return {**classifier_metrics(digit_view(x)), "judged_on": "channel maximum, centre 28x28"}

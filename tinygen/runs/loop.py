@@ -54,13 +54,6 @@ def load_split(source: dict, split: str):
     return data.subset(slice(0, limit)) if limit else data
 
 
-def data_config(data) -> dict:
-    """What config.json records of the data: its resolved channels, the split rule, the class
-    names (shown in figure titles; `--label` names them)."""
-    channels = data.x.shape[1] if data.kind == "images" else None
-    return {"channels": channels, "split_rule": data.split_rule, "classes": data.classes}
-
-
 def given_flags(driver, args) -> dict:
     """{config key: value} of the config flags given on the command line (not None)."""
     return {key: getattr(args, key) for key in driver.CONFIG_FLAGS
