@@ -254,19 +254,19 @@ def fold_numpy(cols, x_shape, kh, kw, stride=1, padding=0):
 
 @numba.njit(cache=True)
 def cols_to_nchw_kernel(y, bias, out):
-    """out[n, o, :, :] = y[o, n*L:(n+1)*L] + bias[o], L = OH*OW.
+    """out[n, o, q] = y[o, n*L + q] + bias[o], L = OH*OW.
 
-    y: (O, N*L) C-contiguous; bias: (O,); out: (N, O, OH, OW) preallocated, every entry written.
+    y: (O, N*L) C-contiguous; bias: (O,); out: (N, O, L), the (N, O, OH, OW) output seen with
+    its image planes flattened, preallocated, every entry written. Plain indexing, no slice or
+    reshape per plane: making a view inside the loop cost ~40 ns a plane, 10x the copy itself
+    for 7x7 planes (benchmarks/RESULTS.md).
     """
-    n_batch, n_out = out.shape[:2]
-    plane = out.shape[2] * out.shape[3]
-    for task in range(n_batch * n_out):
-        n, o = task // n_out, task % n_out
-        src = y[o, n * plane:(n + 1) * plane]
-        dst = out[n, o].reshape(plane)
-        b = bias[o]
-        for q in range(plane):
-            dst[q] = src[q] + b
+    n_batch, n_out, plane = out.shape
+    for n in range(n_batch):
+        for o in range(n_out):
+            b = bias[o]
+            for q in range(plane):
+                out[n, o, q] = y[o, n * plane + q] + b
 
 
 def cols_to_nchw(y, n, oh, ow, bias=None):
@@ -279,7 +279,7 @@ def cols_to_nchw(y, n, oh, ow, bias=None):
     if bias.shape != (y.shape[0],) or bias.dtype != y.dtype:
         raise ValueError(f"bias must be ({y.shape[0]},) {y.dtype}, got {bias.shape} {bias.dtype}")
     out = np.empty((n, y.shape[0], oh, ow), dtype=y.dtype)
-    cols_to_nchw_kernel(np.ascontiguousarray(y), bias, out)
+    cols_to_nchw_kernel(np.ascontiguousarray(y), bias, out.reshape(n, y.shape[0], oh * ow))
     return out
 
 
