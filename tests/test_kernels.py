@@ -301,6 +301,30 @@ def test_batch_norm_affine_matches_its_twin_and_batch_norm(arrays):
         K.batch_norm_affine(x, weight[:0], bias)
 
 
+@given(arrays=batch_norm_inputs())
+def test_batch_norm_affine_grad_matches_its_twin_and_the_composed_gradient(arrays):
+    x, g = arrays
+    weight = x.reshape(x.shape[0], x.shape[1], -1)[-1, :, -1]
+    _, x_hat, _, var = K.batch_norm_affine(x, weight, weight)
+    grad_x, grad_w, grad_b = K.batch_norm_affine_grad(g, x_hat, weight, var)
+    assert grad_x.shape == x.shape and grad_w.shape == grad_b.shape == weight.shape
+    assert grad_x.dtype == grad_w.dtype == grad_b.dtype == x.dtype
+    f32 = x.dtype == np.float32
+    tol = dict(rtol=1e-4 if f32 else 1e-10, atol=(1e-4 if f32 else 1e-10) * (1 + np.abs(
+        weight).max()))
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    composed = K.batch_norm_grad(g * weight.reshape(shape), x_hat, var)
+    twins = K.batch_norm_affine_grad_numpy(g, x_hat, weight, var)
+    for ours, twin in zip((grad_x, grad_w, grad_b), twins):
+        np.testing.assert_allclose(ours, twin, **tol)
+    np.testing.assert_allclose(grad_x, composed, **tol)
+    axes = (0,) + tuple(range(2, x.ndim))
+    np.testing.assert_allclose(grad_b, g.sum(axis=axes), rtol=tol["rtol"],
+                               atol=tol["atol"] * g.size)
+    with pytest.raises(ValueError, match="do not match"):
+        K.batch_norm_affine_grad(g, x_hat, weight[:0], var)
+
+
 def test_batch_norm_grad_is_the_derivative_of_sum_g_times_x_hat():
     rng = np.random.default_rng(0)
     x, g = rng.normal(1.0, 2.0, (2, 4, 3, 2, 2))

@@ -13,7 +13,8 @@ Tensor here. `NUMBA_DISABLE_JIT=1` runs the same code as plain (slow) Python.
     memory.py       keep freed memory in the process (glibc), called once here on import
                     (unless TINYGEN_NO_MALLOPT=1 is set)
 """
-from .batchnorm import (batch_norm, batch_norm_affine, batch_norm_affine_numpy, batch_norm_grad,
+from .batchnorm import (batch_norm, batch_norm_affine, batch_norm_affine_grad,
+                        batch_norm_affine_grad_numpy, batch_norm_affine_numpy, batch_norm_grad,
                         batch_norm_grad_numpy, batch_norm_numpy)
 from .conv import (cols_to_nchw, cols_to_nchw_numpy, conv_output_size, fold, fold_numpy,
                    nchw_to_cols, nchw_to_cols_numpy, unfold, unfold_numpy)
@@ -33,6 +34,7 @@ __all__ = [
     "bce_with_logits", "bce_with_logits_and_sigmoid", "bce_with_logits_numpy",
     "leaky_relu", "leaky_relu_numpy", "leaky_relu_grad", "leaky_relu_grad_numpy",
     "batch_norm", "batch_norm_numpy", "batch_norm_affine", "batch_norm_affine_numpy",
-    "batch_norm_grad", "batch_norm_grad_numpy",
+    "batch_norm_grad", "batch_norm_grad_numpy", "batch_norm_affine_grad",
+    "batch_norm_affine_grad_numpy",
     "adam_update", "adam_update_numpy", "keep_freed_memory", "keep_freed_memory_unless_opted_out",
 ]
