@@ -115,6 +115,27 @@ def test_unfold_fold_where_windows_skip_pixels(x_shape, kh, kw, stride, padding)
     assert (counts == 0).any() and counts.max() >= 1
 
 
+@pytest.mark.parametrize("x_shape, kh, kw, stride", [
+    ((3, 5, 4, 4), 4, 4, 1),   # a DCGAN's last layer (4x4 -> 1x1), and its first one's fold
+    ((2, 2, 3, 5), 3, 5, 2),   # non-square; the stride does not matter for one window
+])
+def test_unfold_fold_when_the_kernel_covers_the_input(x_shape, kh, kw, stride):
+    """The transposing-copy path (OH = OW = 1, no padding) agrees with the definition and the
+    twins, and fold stays the adjoint of unfold."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    cols = K.unfold(x, kh, kw, stride, 0)
+    assert cols.shape == (x_shape[1] * kh * kw, x_shape[0]) and cols.flags.c_contiguous
+    np.testing.assert_array_equal(cols, unfold_by_definition(x, kh, kw, stride, 0))
+    np.testing.assert_array_equal(cols, K.unfold_numpy(x, kh, kw, stride, 0))
+    c = rng.standard_normal(cols.shape).astype(np.float32)
+    folded = K.fold(c, x_shape, kh, kw, stride, 0)
+    assert folded.flags.c_contiguous
+    np.testing.assert_array_equal(folded, K.fold_numpy(c, x_shape, kh, kw, stride, 0))
+    np.testing.assert_allclose(np.vdot(cols.astype(np.float64), c),
+                               np.vdot(x.astype(np.float64), folded), rtol=1e-5)
+
+
 @given(st.data())
 def test_layout_moves_match_twins_and_are_adjoint(data):
     dtype = data.draw(DTYPES)

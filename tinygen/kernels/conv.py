@@ -155,9 +155,19 @@ def unfold(x, kh, kw, stride=1, padding=0):
     _check_float(x, "unfold input")
     sh, sw, ph, pw, oh, ow = _check_geometry(x.shape, kh, kw, stride, padding)
     n, c = x.shape[:2]
+    if _covers_input(x.shape, kh, kw, ph, pw):
+        return np.ascontiguousarray(x.reshape(n, c * kh * kw).T)
     cols = np.empty((c * kh * kw, n * oh * ow), dtype=x.dtype)
     unfold_kernel(np.ascontiguousarray(x), kh, kw, sh, sw, ph, pw, cols)
     return cols
+
+
+def _covers_input(x_shape, kh, kw, ph, pw):
+    """Whether the kernel is the whole unpadded input (OH = OW = 1, e.g. a DCGAN's 4x4 -> 1x1
+    last layer and its 1x1 -> 4x4 first one). Then column n is sample n's pixels in (c, i, j)
+    order, so unfold is a transposing copy and fold its inverse: the plane loops would pay their
+    per-plane cost for one output pixel (benchmarks/RESULTS.md)."""
+    return (ph, pw) == (0, 0) and tuple(x_shape[2:]) == (kh, kw)
 
 
 def _tap_view(xp, i, j, sh, sw, oh, ow):
@@ -233,6 +243,8 @@ def fold(cols, x_shape, kh, kw, stride=1, padding=0):
     if cols.shape != (c * kh * kw, n * oh * ow):
         raise ValueError(f"fold: cols shape {cols.shape} does not match x_shape {tuple(x_shape)} "
                          f"with kernel ({kh}, {kw}): expected {(c * kh * kw, n * oh * ow)}")
+    if _covers_input(x_shape, kh, kw, ph, pw):
+        return np.ascontiguousarray(cols.T).reshape(tuple(x_shape))
     x = np.empty(tuple(x_shape), dtype=cols.dtype)
     fold_kernel(np.ascontiguousarray(cols), kh, kw, sh, sw, ph, pw, x)
     return x
