@@ -271,6 +271,17 @@ def test_leaky_relu_and_grad_match_twins_and_the_definition(arrays, slope):
     np.testing.assert_array_equal(grad, K.leaky_relu_grad_numpy(x, g, slope))
 
 
+@given(arrays=float_arrays(n=1))
+def test_relu_is_bit_for_bit_np_maximum(arrays):
+    x, = arrays
+    x = np.concatenate([x.reshape(-1), np.array([-0.0, 0.0, np.nan, -np.inf], x.dtype)])
+    out = K.relu(x)
+    assert out.shape == x.shape and out.dtype == x.dtype
+    uint = np.uint32 if x.dtype == np.float32 else np.uint64  # bits: signed zeros, NaN
+    np.testing.assert_array_equal(out.view(uint), K.relu_numpy(x).view(uint))
+    np.testing.assert_array_equal(out.view(uint), np.maximum(x, 0).view(uint))
+
+
 def test_elementwise_rejects_mismatched_shapes_and_int_input():
     with pytest.raises(ValueError, match="shape mismatch"):
         K.bce_with_logits(np.zeros(3), np.zeros(4))
