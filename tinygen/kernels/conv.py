@@ -167,7 +167,7 @@ def _covers_input(x_shape, kh, kw, ph, pw):
     """Whether the kernel is the whole unpadded input (OH = OW = 1, e.g. a DCGAN's 4x4 -> 1x1
     last layer and its 1x1 -> 4x4 first one). Then column n is sample n's pixels in (c, i, j)
     order: unfold is the transpose of x seen as (N, C*kh*kw), returned as a view (the GEMM
-    takes a transposed operand at no cost; a copy took 0.4 ms for 64x256x4x4), and fold is its
+    takes a transposed operand at no cost, a transposing copy was slow), and fold is its
     inverse, a transposing copy. The plane loops would pay their per-plane cost for one output
     pixel (benchmarks/RESULTS.md)."""
     return (ph, pw) == (0, 0) and tuple(x_shape[2:]) == (kh, kw)
@@ -273,8 +273,8 @@ def cols_to_nchw_kernel(y, bias, out):
 
     y: (O, N*L) C-contiguous; bias: (O,); out: (N, O, L), the (N, O, OH, OW) output seen with
     its image planes flattened, preallocated, every entry written. Plain indexing, no slice or
-    reshape per plane: making a view inside the loop cost ~40 ns a plane, 10x the copy itself
-    for 7x7 planes (benchmarks/RESULTS.md).
+    reshape per plane: making a view inside the loop cost several times the copy itself for
+    small planes (benchmarks/RESULTS.md).
     """
     n_batch, n_out, plane = out.shape
     for n in range(n_batch):

@@ -171,8 +171,8 @@ def bce_with_logits(x, t):
 
 
 def relu(x):
-    """max(x, 0). x: any shape -> same shape and dtype. (One numba pass: ~4x np.maximum(x, 0)'s
-    speed on 64x64x14x14 float32, benchmarks/RESULTS.md.)"""
+    """max(x, 0). x: any shape -> same shape and dtype. (One numba pass, faster than
+    np.maximum(x, 0): benchmarks/RESULTS.md.)"""
     shape, (x,) = _flat_inputs(x)
     out = np.empty_like(x)
     relu_kernel(x, out)

@@ -8,9 +8,8 @@ artists), so dropping the last reference does not free it; only Python's cyclic 
 collector does, and its full collections are rare in a training run. The save_* functions,
 whose figures nobody sees again, therefore clear each one once its PNG is written
 (save_figure): its axes, images and texts are then freed by reference counting, and only the
-empty figure waits for the collector. (A gc.collect() per figure freed
-a little more but took 0.1-0.2 s each in a process that has loaded numba; figures in
-benchmarks/RESULTS.md.)
+empty figure waits for the collector. (A gc.collect() per figure freed a little more but is
+slow in a process that has loaded numba: benchmarks/RESULTS.md.)
 """
 from __future__ import annotations
 
