@@ -7,9 +7,9 @@ Benchmarks sit outside the tower (they use tinygen's public API, PyTorch and HIP
 Runs, each in a fresh interpreter so thread settings apply before NumPy is imported:
   1. bench_training.py, 2 threads, wall clock (the targets' setting);
   2. bench_training.py, 1 thread, CPU time of the thread (robust on a shared, loaded machine);
-  3. when the environment sets OPENBLAS_CORETYPE: row 2 again without it (OpenBLAS then picks
-     its kernels for this CPU; the variable is read when NumPy loads OpenBLAS, so only a fresh
-     process can show what it costs);
+  3. when the environment sets OPENBLAS_CORETYPE: row 2 again without it and OPENBLAS_L2_SIZE
+     (unset together; OpenBLAS then picks its kernels for this CPU; the variables are read when
+     NumPy loads OpenBLAS, so only a fresh process can show what they cost);
   4. bench_overhead.py (Python time per op, tinygen against PyTorch eager);
   5. bench_startup.py (import time, first step with an empty / warm numba cache, peak RSS).
 """
@@ -65,9 +65,9 @@ def main():
          run("bench_training.py", reps + ["--clock", "cpu"], 1))]
     if coretype:
         sections.append((f"The same without the environment's OPENBLAS_CORETYPE={coretype} "
-                         f"(OpenBLAS's own choice of kernels for this CPU)",
+                         f"and OPENBLAS_L2_SIZE (OpenBLAS's own choice of kernels for this CPU)",
                          run("bench_training.py", reps + ["--clock", "cpu", "--no-autograd"], 1,
-                             unset=("OPENBLAS_CORETYPE",))))
+                             unset=("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"))))
     sections += [
         ("Python overhead per op", run("bench_overhead.py", [], 1)),
         ("Cold start and memory", run("bench_startup.py",

@@ -115,6 +115,27 @@ def test_unfold_fold_where_windows_skip_pixels(x_shape, kh, kw, stride, padding)
     assert (counts == 0).any() and counts.max() >= 1
 
 
+@pytest.mark.parametrize("x_shape, kh, kw, stride", [
+    ((3, 5, 4, 4), 4, 4, 1),   # a DCGAN's last layer (4x4 -> 1x1), and its first one's fold
+    ((2, 2, 3, 5), 3, 5, 2),   # non-square; the stride does not matter for one window
+])
+def test_unfold_fold_when_the_kernel_covers_the_input(x_shape, kh, kw, stride):
+    """The transpose path (OH = OW = 1, no padding) agrees with the definition and the twins,
+    and fold stays the adjoint of unfold."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    cols = K.unfold(x, kh, kw, stride, 0)
+    assert cols.shape == (x_shape[1] * kh * kw, x_shape[0])
+    np.testing.assert_array_equal(cols, unfold_by_definition(x, kh, kw, stride, 0))
+    np.testing.assert_array_equal(cols, K.unfold_numpy(x, kh, kw, stride, 0))
+    c = rng.standard_normal(cols.shape).astype(np.float32)
+    folded = K.fold(c, x_shape, kh, kw, stride, 0)
+    assert folded.flags.c_contiguous
+    np.testing.assert_array_equal(folded, K.fold_numpy(c, x_shape, kh, kw, stride, 0))
+    np.testing.assert_allclose(np.vdot(cols.astype(np.float64), c),
+                               np.vdot(x.astype(np.float64), folded), rtol=1e-5)
+
+
 @given(st.data())
 def test_layout_moves_match_twins_and_are_adjoint(data):
     dtype = data.draw(DTYPES)
@@ -250,6 +271,17 @@ def test_leaky_relu_and_grad_match_twins_and_the_definition(arrays, slope):
     np.testing.assert_array_equal(grad, K.leaky_relu_grad_numpy(x, g, slope))
 
 
+@given(arrays=float_arrays(n=1))
+def test_relu_is_bit_for_bit_np_maximum(arrays):
+    x, = arrays
+    x = np.concatenate([x.reshape(-1), np.array([-0.0, 0.0, np.nan, -np.inf], x.dtype)])
+    out = K.relu(x)
+    assert out.shape == x.shape and out.dtype == x.dtype
+    uint = np.uint32 if x.dtype == np.float32 else np.uint64  # bits: signed zeros, NaN
+    np.testing.assert_array_equal(out.view(uint), K.relu_numpy(x).view(uint))
+    np.testing.assert_array_equal(out.view(uint), np.maximum(x, 0).view(uint))
+
+
 def test_elementwise_rejects_mismatched_shapes_and_int_input():
     with pytest.raises(ValueError, match="shape mismatch"):
         K.bce_with_logits(np.zeros(3), np.zeros(4))
@@ -299,6 +331,30 @@ def test_batch_norm_affine_matches_its_twin_and_batch_norm(arrays):
                                atol=2 * tol["atol"] * (1 + np.abs(weight).max()) + 8 * tol["rtol"])
     with pytest.raises(ValueError, match="must be"):
         K.batch_norm_affine(x, weight[:0], bias)
+
+
+@given(arrays=batch_norm_inputs())
+def test_batch_norm_affine_grad_matches_its_twin_and_the_composed_gradient(arrays):
+    x, g = arrays
+    weight = x.reshape(x.shape[0], x.shape[1], -1)[-1, :, -1]
+    _, x_hat, _, var = K.batch_norm_affine(x, weight, weight)
+    grad_x, grad_w, grad_b = K.batch_norm_affine_grad(g, x_hat, weight, var)
+    assert grad_x.shape == x.shape and grad_w.shape == grad_b.shape == weight.shape
+    assert grad_x.dtype == grad_w.dtype == grad_b.dtype == x.dtype
+    f32 = x.dtype == np.float32
+    tol = dict(rtol=1e-4 if f32 else 1e-10, atol=(1e-4 if f32 else 1e-10) * (1 + np.abs(
+        weight).max()))
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    composed = K.batch_norm_grad(g * weight.reshape(shape), x_hat, var)
+    twins = K.batch_norm_affine_grad_numpy(g, x_hat, weight, var)
+    for ours, twin in zip((grad_x, grad_w, grad_b), twins):
+        np.testing.assert_allclose(ours, twin, **tol)
+    np.testing.assert_allclose(grad_x, composed, **tol)
+    axes = (0,) + tuple(range(2, x.ndim))
+    np.testing.assert_allclose(grad_b, g.sum(axis=axes), rtol=tol["rtol"],
+                               atol=tol["atol"] * g.size)
+    with pytest.raises(ValueError, match="do not match"):
+        K.batch_norm_affine_grad(g, x_hat, weight[:0], var)
 
 
 def test_batch_norm_grad_is_the_derivative_of_sum_g_times_x_hat():

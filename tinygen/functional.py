@@ -96,19 +96,13 @@ class BatchNormalize(Function):
 
     @staticmethod
     def backward_numpy(ctx, grad):
-        # The affine part's products and sums as NumPy computes them in the composed form
-        # (x_hat * w + b), so the numbers are the same as before this op took them over.
         if len(ctx.inputs) == 1:
             return kernels.batch_norm_grad(grad, ctx.x_hat, ctx.var, ctx.eps)
-        axes, shape = _channel_axes(grad.ndim)
         need_x, need_w, need_b = ctx.needs_input_grad
-        channels = (grad.shape[1],)
-        grad_x = (kernels.batch_norm_grad(grad * ctx.inputs[1].data.reshape(shape), ctx.x_hat,
-                                          ctx.var, ctx.eps) if need_x else None)
-        grad_w = (np.sum(grad * ctx.x_hat, axis=axes, keepdims=True).reshape(channels)
-                  if need_w else None)
-        grad_b = np.sum(grad, axis=axes, keepdims=True).reshape(channels) if need_b else None
-        return grad_x, grad_w, grad_b
+        grad_x, grad_w, grad_b = kernels.batch_norm_affine_grad(
+            grad, ctx.x_hat, ctx.inputs[1].data, ctx.var, ctx.eps)
+        return (grad_x if need_x else None, grad_w if need_w else None,
+                grad_b if need_b else None)
 
 
 def _channel_axes(ndim):

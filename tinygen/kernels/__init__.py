@@ -6,19 +6,21 @@ Tensor here. `NUMBA_DISABLE_JIT=1` runs the same code as plain (slow) Python.
 
     conv.py         unfold (im2col), fold (col2im), cols_to_nchw / nchw_to_cols layout moves
     elementwise.py  stable sigmoid, softplus, log_sigmoid, bce_with_logits (with sigmoid, for
-                    its gradient), leaky_relu and its gradient
+                    its gradient), relu, leaky_relu and its gradient
     batchnorm.py    batch normalization (per-channel statistics, normalize, optionally the
                     affine part in the same pass) and its gradient
     optim.py        the fused in-place Adam update
     memory.py       keep freed memory in the process (glibc), called once here on import
                     (unless TINYGEN_NO_MALLOPT=1 is set)
 """
-from .batchnorm import (batch_norm, batch_norm_affine, batch_norm_affine_numpy, batch_norm_grad,
+from .batchnorm import (batch_norm, batch_norm_affine, batch_norm_affine_grad,
+                        batch_norm_affine_grad_numpy, batch_norm_affine_numpy, batch_norm_grad,
                         batch_norm_grad_numpy, batch_norm_numpy)
 from .conv import (cols_to_nchw, cols_to_nchw_numpy, conv_output_size, fold, fold_numpy,
                    nchw_to_cols, nchw_to_cols_numpy, unfold, unfold_numpy)
 from .elementwise import (bce_with_logits, bce_with_logits_and_sigmoid, bce_with_logits_numpy,
                           leaky_relu, leaky_relu_grad, leaky_relu_grad_numpy, leaky_relu_numpy,
+                          relu, relu_numpy,
                           log_sigmoid, log_sigmoid_numpy, sigmoid, sigmoid_numpy, softplus,
                           softplus_numpy)
 from .memory import keep_freed_memory, keep_freed_memory_unless_opted_out
@@ -31,8 +33,10 @@ __all__ = [
     "nchw_to_cols", "nchw_to_cols_numpy", "conv_output_size",
     "sigmoid", "sigmoid_numpy", "softplus", "softplus_numpy", "log_sigmoid", "log_sigmoid_numpy",
     "bce_with_logits", "bce_with_logits_and_sigmoid", "bce_with_logits_numpy",
-    "leaky_relu", "leaky_relu_numpy", "leaky_relu_grad", "leaky_relu_grad_numpy",
+    "relu", "relu_numpy", "leaky_relu", "leaky_relu_numpy", "leaky_relu_grad",
+    "leaky_relu_grad_numpy",
     "batch_norm", "batch_norm_numpy", "batch_norm_affine", "batch_norm_affine_numpy",
-    "batch_norm_grad", "batch_norm_grad_numpy",
+    "batch_norm_grad", "batch_norm_grad_numpy", "batch_norm_affine_grad",
+    "batch_norm_affine_grad_numpy",
     "adam_update", "adam_update_numpy", "keep_freed_memory", "keep_freed_memory_unless_opted_out",
 ]

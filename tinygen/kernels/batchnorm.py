@@ -126,6 +126,34 @@ def batch_norm_grad_kernel(g, x_hat, r, dx):
             dx2[n, k] = r_k[k] * (g2[n, k] - g_mean[k] - xh2[n, k] * gx_mean[k])
 
 
+@numba.njit(cache=True)
+def batch_norm_affine_grad_kernel(g, x_hat, weight, r, dx, grad_w, grad_b):
+    """The gradient of y = x_hat * w_c + b_c through batch norm, in the same two passes:
+    grad_b[c] = sum of g, grad_w[c] = sum of g x_hat over channel c (float64), and
+    dx = w_c r_c (g - <g>_c - x_hat <g x_hat>_c)  (<g w>_c = w_c <g>_c, w being constant over c).
+    g, x_hat, dx: (N, C, L) C-contiguous; weight: (C,); r, grad_w, grad_b: (C,) float64."""
+    n_batch, n_chan, n_pos = g.shape
+    m, size = n_batch * n_pos, n_chan * n_pos
+    g2, xh2 = g.reshape(n_batch, size), x_hat.reshape(n_batch, size)
+    dx2 = dx.reshape(n_batch, size)
+    acc_g, acc_gx = np.zeros(size), np.zeros(size)
+    for n in range(n_batch):
+        for k in range(size):
+            acc_g[k] += g2[n, k]
+            acc_gx[k] += g2[n, k] * xh2[n, k]
+    _channel_means(acc_g, 1.0, grad_b)
+    _channel_means(acc_gx, 1.0, grad_w)
+    g_mean = _per_entry(grad_b / m, n_pos)
+    gx_mean = _per_entry(grad_w / m, n_pos)
+    wr = np.empty(n_chan)
+    for c in range(n_chan):
+        wr[c] = weight[c] * r[c]
+    wr_k = _per_entry(wr, n_pos)
+    for n in range(n_batch):
+        for k in range(size):
+            dx2[n, k] = wr_k[k] * (g2[n, k] - g_mean[k] - xh2[n, k] * gx_mean[k])
+
+
 def _as_ncl(a, name, dtype=None):
     a = np.asarray(a)
     if a.ndim < 2 or a.dtype not in (np.float32, np.float64):
@@ -174,6 +202,22 @@ def batch_norm_grad(g, x_hat, var, eps=1e-5):
     return dx.reshape(np.shape(x_hat))
 
 
+def batch_norm_affine_grad(g, x_hat, weight, var, eps=1e-5):
+    """Gradients of y = batch_norm(x)[0] * weight_c + bias_c, given g = dL/dy (like x_hat),
+    x_hat, weight (C,) and var (C,) -> (dL/dx like x_hat, dL/dweight (C,), dL/dbias (C,)), in
+    x_hat's dtype. One kernel for what took batch_norm_grad(g * w, ...) and two NumPy sums."""
+    x3 = _as_ncl(x_hat, "batch_norm_affine_grad")
+    channels = (x3.shape[1],)
+    if np.shape(g) != np.shape(x_hat) or np.shape(var) != channels or np.shape(weight) != channels:
+        raise ValueError(f"batch_norm_affine_grad: g {np.shape(g)}, x_hat {np.shape(x_hat)}, "
+                         f"weight {np.shape(weight)} and var {np.shape(var)} do not match")
+    r = 1.0 / np.sqrt(np.asarray(var, np.float64) + eps)
+    dx, grad_w, grad_b = np.empty_like(x3), np.empty(channels), np.empty(channels)
+    batch_norm_affine_grad_kernel(_as_ncl(g, "batch_norm_affine_grad", x3.dtype), x3,
+                                  np.asarray(weight, np.float64), r, dx, grad_w, grad_b)
+    return dx.reshape(np.shape(x_hat)), grad_w.astype(x3.dtype), grad_b.astype(x3.dtype)
+
+
 # ----------------------------------------------------------------------------- NumPy twins
 
 def batch_norm_numpy(x, eps=1e-5):
@@ -202,3 +246,13 @@ def batch_norm_grad_numpy(g, x_hat, var, eps=1e-5):
     dx = r * (g64 - g64.mean(axis=axes, keepdims=True)
               - xh * (g64 * xh).mean(axis=axes, keepdims=True))
     return dx.astype(x_hat.dtype)
+
+
+def batch_norm_affine_grad_numpy(g, x_hat, weight, var, eps=1e-5):
+    """NumPy twin of `batch_norm_affine_grad`."""
+    axes = (0,) + tuple(range(2, x_hat.ndim))
+    shape = (1, -1) + (1,) * (x_hat.ndim - 2)
+    gw = g.astype(np.float64) * weight.astype(np.float64).reshape(shape)
+    grad_x = batch_norm_grad_numpy(gw, x_hat, var, eps)
+    grad_w = (g.astype(np.float64) * x_hat).sum(axis=axes)
+    return grad_x, grad_w.astype(x_hat.dtype), g.astype(np.float64).sum(axis=axes).astype(x_hat.dtype)

@@ -146,7 +146,8 @@ def unfold_kernel(x, kh, kw, sh, sw, ph, pw, cols):
 
 
 def unfold(x, kh, kw, stride=1, padding=0):
-    """im2col. x: (N, C, H, W) float32/float64 -> cols: (C*kh*kw, N*OH*OW), same dtype.
+    """im2col. x: (N, C, H, W) float32/float64 -> cols: (C*kh*kw, N*OH*OW), same dtype (a
+    new C-contiguous array, or a view of x when the kernel covers the input: _covers_input).
 
     cols[c*kh*kw + i*kw + j, n*OH*OW + oh*OW + ow] = x_padded[n, c, oh*sh + i, ow*sw + j],
     zero padding, OH = (H + 2*ph - kh)//sh + 1. stride, padding: int or (h, w) pair.
@@ -155,9 +156,21 @@ def unfold(x, kh, kw, stride=1, padding=0):
     _check_float(x, "unfold input")
     sh, sw, ph, pw, oh, ow = _check_geometry(x.shape, kh, kw, stride, padding)
     n, c = x.shape[:2]
+    if _covers_input(x.shape, kh, kw, ph, pw):
+        return x.reshape(n, c * kh * kw).T  # a transposed view: BLAS reads it as it is
     cols = np.empty((c * kh * kw, n * oh * ow), dtype=x.dtype)
     unfold_kernel(np.ascontiguousarray(x), kh, kw, sh, sw, ph, pw, cols)
     return cols
+
+
+def _covers_input(x_shape, kh, kw, ph, pw):
+    """Whether the kernel is the whole unpadded input (OH = OW = 1, e.g. a DCGAN's 4x4 -> 1x1
+    last layer and its 1x1 -> 4x4 first one). Then column n is sample n's pixels in (c, i, j)
+    order: unfold is the transpose of x seen as (N, C*kh*kw), returned as a view (the GEMM
+    takes a transposed operand at no cost, a transposing copy was slow), and fold is its
+    inverse, a transposing copy. The plane loops would pay their per-plane cost for one output
+    pixel (benchmarks/RESULTS.md)."""
+    return (ph, pw) == (0, 0) and tuple(x_shape[2:]) == (kh, kw)
 
 
 def _tap_view(xp, i, j, sh, sw, oh, ow):
@@ -233,6 +246,8 @@ def fold(cols, x_shape, kh, kw, stride=1, padding=0):
     if cols.shape != (c * kh * kw, n * oh * ow):
         raise ValueError(f"fold: cols shape {cols.shape} does not match x_shape {tuple(x_shape)} "
                          f"with kernel ({kh}, {kw}): expected {(c * kh * kw, n * oh * ow)}")
+    if _covers_input(x_shape, kh, kw, ph, pw):
+        return np.ascontiguousarray(cols.T).reshape(tuple(x_shape))
     x = np.empty(tuple(x_shape), dtype=cols.dtype)
     fold_kernel(np.ascontiguousarray(cols), kh, kw, sh, sw, ph, pw, x)
     return x
@@ -254,19 +269,19 @@ def fold_numpy(cols, x_shape, kh, kw, stride=1, padding=0):
 
 @numba.njit(cache=True)
 def cols_to_nchw_kernel(y, bias, out):
-    """out[n, o, :, :] = y[o, n*L:(n+1)*L] + bias[o], L = OH*OW.
+    """out[n, o, q] = y[o, n*L + q] + bias[o], L = OH*OW.
 
-    y: (O, N*L) C-contiguous; bias: (O,); out: (N, O, OH, OW) preallocated, every entry written.
+    y: (O, N*L) C-contiguous; bias: (O,); out: (N, O, L), the (N, O, OH, OW) output seen with
+    its image planes flattened, preallocated, every entry written. Plain indexing, no slice or
+    reshape per plane: making a view inside the loop cost several times the copy itself for
+    small planes (benchmarks/RESULTS.md).
     """
-    n_batch, n_out = out.shape[:2]
-    plane = out.shape[2] * out.shape[3]
-    for task in range(n_batch * n_out):
-        n, o = task // n_out, task % n_out
-        src = y[o, n * plane:(n + 1) * plane]
-        dst = out[n, o].reshape(plane)
-        b = bias[o]
-        for q in range(plane):
-            dst[q] = src[q] + b
+    n_batch, n_out, plane = out.shape
+    for n in range(n_batch):
+        for o in range(n_out):
+            b = bias[o]
+            for q in range(plane):
+                out[n, o, q] = y[o, n * plane + q] + b
 
 
 def cols_to_nchw(y, n, oh, ow, bias=None):
@@ -279,7 +294,7 @@ def cols_to_nchw(y, n, oh, ow, bias=None):
     if bias.shape != (y.shape[0],) or bias.dtype != y.dtype:
         raise ValueError(f"bias must be ({y.shape[0]},) {y.dtype}, got {bias.shape} {bias.dtype}")
     out = np.empty((n, y.shape[0], oh, ow), dtype=y.dtype)
-    cols_to_nchw_kernel(np.ascontiguousarray(y), bias, out)
+    cols_to_nchw_kernel(np.ascontiguousarray(y), bias, out.reshape(n, y.shape[0], oh * ow))
     return out
 
 

@@ -98,6 +98,13 @@ def bce_with_logits_kernel(x, t, e, log_u, one, out, sig):
 
 
 @numba.njit(cache=True)
+def relu_kernel(x, out):
+    """out[k] = max(x[k], 0) as np.maximum computes it: 0 where x[k] <= 0, NaN stays NaN."""
+    for k in range(x.size):
+        out[k] = 0 if x[k] <= 0 else x[k]
+
+
+@numba.njit(cache=True)
 def leaky_relu_kernel(x, slope, out):
     """out[k] = x[k] if x[k] > 0 else slope * x[k]   (slope in x's dtype)."""
     for k in range(x.size):
@@ -163,6 +170,15 @@ def bce_with_logits(x, t):
     return bce_with_logits_and_sigmoid(x, t)[0]
 
 
+def relu(x):
+    """max(x, 0). x: any shape -> same shape and dtype. (One numba pass, faster than
+    np.maximum(x, 0): benchmarks/RESULTS.md.)"""
+    shape, (x,) = _flat_inputs(x)
+    out = np.empty_like(x)
+    relu_kernel(x, out)
+    return out.reshape(shape)
+
+
 def leaky_relu(x, slope):
     """x where x > 0, else slope * x. x: any shape -> same shape and dtype."""
     shape, (x,) = _flat_inputs(x)
@@ -197,6 +213,10 @@ def log_sigmoid_numpy(x):
 
 def bce_with_logits_numpy(x, t):
     return (np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))).astype(x.dtype)
+
+
+def relu_numpy(x):
+    return np.maximum(x, x.dtype.type(0))
 
 
 def leaky_relu_numpy(x, slope):

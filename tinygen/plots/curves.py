@@ -7,7 +7,7 @@ from __future__ import annotations
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .save import save_png
+from .save import save_figure
 
 
 def save_curves(records: list[dict], path, panels, x_key: str = "epoch",
@@ -29,7 +29,7 @@ def save_curves(records: list[dict], path, panels, x_key: str = "epoch",
         if ax.lines:
             ax.legend(fontsize=8)
     fig.tight_layout()
-    save_png(fig, path)
+    save_figure(fig, path)
 
 
 VAE_PANELS = [("-ELBO (nats per image)", ["train_loss", "test_loss"]),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from .save import save_png
+from .save import save_figure
 
 
 def image_grid(images, ncol: int = 8, pad: int = 1) -> np.ndarray:
@@ -37,7 +37,7 @@ def save_image_grid(images, path, title: str = "", ncol: int = 8) -> None:
     fig = Figure(figsize=(ncol * 0.6 + 0.2, -(-len(images) // ncol) * 0.6 + 0.5))
     fig.subplots_adjust(0.01, 0.01, 0.99, 1 - 0.3 / fig.get_figheight())
     _show(fig.add_subplot(), image_grid(images, ncol), title)
-    save_png(fig, path)
+    save_figure(fig, path)
 
 
 def save_reconstructions(originals, reconstructions, path, ncol: int = 8) -> None:
@@ -79,7 +79,7 @@ def save_latent_scatter(means, labels, path, class_names=None) -> None:
     ax.set_ylabel(f"PC 2 ({explained[1]:.0%} of variance)" if pca else "z2")
     ax.set_title(f"test posterior means mu(x), latent size {means.shape[1]}"
                  + (" (PCA)" if pca else ""), fontsize=10)
-    save_png(fig, path)
+    save_figure(fig, path)
 
 
 def manifold_grid(n: int = 15, extent: float = 2.5) -> np.ndarray:
@@ -96,4 +96,4 @@ def save_manifold(images, n: int, path, extent: float = 2.5) -> None:
     fig.subplots_adjust(0.01, 0.01, 0.99, 0.95)
     _show(fig.add_subplot(), image_grid(images, n, pad=0),
           f"decoded 2D latent grid, z in [-{extent}, {extent}]^2")
-    save_png(fig, path)
+    save_figure(fig, path)

@@ -12,7 +12,7 @@ from PIL import Image
 
 from tinygen import io
 
-from .save import save_png
+from .save import save_figure
 
 
 def _scatter(ax, real, fake, title: str, limit: float) -> None:
@@ -40,7 +40,7 @@ def save_density(real, snapshots, path, max_panels: int = 6) -> None:
         label, fake = snapshots[k]
         _scatter(fig.add_subplot(1, len(picks), i + 1), real, np.asarray(fake), label, limit)
     fig.tight_layout()
-    save_png(fig, path)
+    save_figure(fig, path)
 
 
 def save_density_gif(real, snapshots, path, ms_per_frame: int = 400) -> None:
