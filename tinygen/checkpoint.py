@@ -1,7 +1,8 @@
 """Checkpoints: models, optimizers, run metadata and the RNG state in one `.npz` file.
 
-Floor 8 of the tower (imports io, random, nn.module, optim and the standard library). A file
-holds plain arrays only, so it is read with allow_pickle=False and loading never runs code:
+Place in the tower: checkpoint.py (imports io, random, nn.module, optim and the standard library).
+A file holds plain arrays only, so it is read with allow_pickle=False and loading never runs
+code:
 
     "__checkpoint__"                 a JSON string: {"format": "tinygen.checkpoint", "version": 1,
                                      "meta": {...}, "rng_state": {...}, "models": [names],

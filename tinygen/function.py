@@ -1,7 +1,8 @@
 """Function: one differentiable op, its forward and backward side by side.
 
-Floor 3 of the tower (imports tinygen.tensor). Every built-in op is a Function subclass, and so
-is any op a user adds. A Function says two things:
+Place in the tower: function.py (imports tinygen.tensor).
+Every built-in op is a Function subclass, and so is any op a user adds. A Function says two
+things:
 
     forward(ctx, *arrays, **params) -> array      the values, on plain NumPy arrays
     backward(ctx, grad) -> grads                  the chain rule: given grad = dL/d(output) as a

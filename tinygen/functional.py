@@ -1,8 +1,9 @@
 """Functional interface: activations, layers as functions, and the VAE and GAN losses.
 
-Floor 5 of the tower (imports tensor, function, ops, kernels, random). Everything here is either
-one fused op (a Function whose forward is a numba kernel) or a few lines composed of ops, so
-every loss can be differentiated twice. Losses take reduction='mean' | 'sum' | 'none'.
+Place in the tower: functional.py (imports tensor, function, ops, kernels, random).
+Everything here is either one fused op (a Function whose forward is a numba kernel) or a few
+lines composed of ops, so every loss can be differentiated twice. Losses take reduction='mean' |
+'sum' | 'none'.
 
 Numerical stability is by construction: losses work on logits, never on probabilities, using
     softplus(x) = log(1 + e^x) = max(x, 0) + log(1 + e^-|x|)      (no overflow, no log(0)).

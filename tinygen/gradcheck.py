@@ -1,6 +1,7 @@
 """gradcheck and gradgradcheck: compare autograd against central differences, every entry.
 
-Floor 5 of the tower (imports tensor, ops). Public: use them to test your own ops and losses.
+Place in the tower: gradcheck.py (imports tensor, ops).
+Public: use them to test your own ops and losses.
 
 gradcheck(fn, inputs) reduces fn's output to a scalar with a fixed random weighting,
     s(x) = sum(fn(x) * r),    r ~ N(0, 1) drawn once (seeded),

@@ -1,8 +1,9 @@
 """Optimizers: SGD (with momentum) and Adam, with PyTorch's update rules and state_dict format.
 
-Floor 8 of the tower (imports tensor, kernels and NumPy). An optimizer holds references to the
-Parameters it updates. `step()` reads each `p.grad` and changes `p.data` in place (no graph is
-recorded); parameters whose grad is None are skipped. `zero_grad()` sets every grad to None.
+Place in the tower: optim.py (imports tensor, kernels and NumPy).
+An optimizer holds references to the Parameters it updates. `step()` reads each `p.grad` and
+changes `p.data` in place (no graph is recorded); parameters whose grad is None are skipped.
+`zero_grad()` sets every grad to None.
 
 Parameters come in groups, each a dict {"params": [...], "lr": ..., ...}; passing a plain list of
 parameters makes one group. Per-parameter state (momentum buffers, Adam's moments and step count)

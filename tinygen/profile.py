@@ -11,7 +11,7 @@
     MatMul            forward         4       0.98    19.4 %
     ...
 
-Floor 5 of the tower, beside functional, gradcheck and viz: above tensor.py and function.py,
+Place in the tower: the floor of gradcheck, testing and viz: above tensor.py and function.py,
 below nn/. Imports the standard library (importlib, time), tinygen.tensor (the engine's hook)
 and tinygen.kernels (to time the kernels' front ends). The engine never imports this file; it
 exposes one hook instead, `tinygen.tensor._profile_hook`, which is None unless a profile is on.

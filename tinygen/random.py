@@ -1,6 +1,6 @@
 """The library's random number generator (one NumPy Generator), seeded with manual_seed.
 
-Floor 1 of the tower (imports only NumPy). Parameter initialisation, dropout masks and the
+Place in the tower: random.py (imports only NumPy). Parameter initialisation, dropout masks and the
 reparameterization noise all draw from here unless given a Generator of their own, so
 `tg.manual_seed(0)` makes a whole run repeatable; `get_state`/`set_state` let checkpoints
 resume the exact stream.

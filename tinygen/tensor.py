@@ -1,6 +1,6 @@
 """The Tensor, the graph it records, and reverse-mode differentiation.
 
-Floor 2 of the tower (above tinygen.kernels). A Tensor wraps a NumPy array (`.data`). When an op
+Place in the tower: tensor.py (above kernels/). A Tensor wraps a NumPy array (`.data`). When an op
 runs on tensors that require gradients, it returns a Tensor whose `_ctx` remembers the op and its
 inputs: following `_ctx.inputs` from the loss back to the parameters walks the whole graph.
 

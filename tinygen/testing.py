@@ -1,6 +1,6 @@
 """Hypothesis strategies and assertion helpers for property tests of ops, yours included.
 
-Floor 5 of the tower, next to gradcheck (imports numpy, hypothesis, tinygen.tensor,
+Place in the tower: beside gradcheck.py (imports numpy, hypothesis, tinygen.tensor,
 tinygen.gradcheck). Needs the test extra (`pip install tinygen[test]`); nothing else in
 tinygen imports this module.
 

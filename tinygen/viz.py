@@ -9,7 +9,7 @@
     viz.draw(loss, "vae.png", modules=calls,       # ...and draw each module call as one box
              params=dict(model.named_parameters(), x=x))
 
-Floor 5 of the tower, beside functional, gradcheck and profile: above tensor.py and function.py,
+Place in the tower: the floor of gradcheck, testing and profile: above tensor.py and function.py,
 below nn/. Imports the standard library (contextlib, os, shutil, subprocess, tempfile) and
 tinygen.tensor. It reads only what the engine records anyway -- `t._ctx` (None for a leaf),
 `ctx.fn.__name__`, `ctx.inputs` -- so drawing costs the engine nothing, and it knows a model

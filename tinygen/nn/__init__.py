@@ -1,6 +1,6 @@
 """tinygen.nn: Module, Parameter, the layers, and nn.init -- PyTorch's names and layouts.
 
-Floor 7 of the tower (imports tensor, function, functional, random). Read module.py first (how a
+Place in the tower: nn/ (imports tensor, function, functional, random). Read module.py first (how a
 model keeps track of its parameters and saves them), then layers.py (the layers), then init.py.
 """
 from tinygen.nn import init

@@ -1,9 +1,9 @@
 """Initialisers: fill a Parameter's array in place, drawing from tinygen.random.
 
-Floor 7 of the tower (imports tinygen.random and NumPy). Names and formulas follow torch.nn.init.
-Every function writes into `tensor.data` (no graph is recorded), keeps its dtype, and returns the
-tensor. Pass `rng=` (a np.random.Generator) to draw from your own generator instead of
-tinygen.random.get_rng().
+Place in the tower: nn/ (imports tinygen.random and NumPy). Names and formulas follow
+torch.nn.init. Every function writes into `tensor.data` (no graph is recorded), keeps its dtype,
+and returns the tensor. Pass `rng=` (a np.random.Generator) to draw from your own generator
+instead of tinygen.random.get_rng().
 
 Fan-in and fan-out of a weight (PyTorch's convention, used by the Kaiming and Xavier rules):
     Linear weight (out, in):               fan_in = in,          fan_out = out

@@ -1,9 +1,9 @@
 """The layers: Linear, Conv2d, ConvTranspose2d, BatchNorm1d/2d, Embedding, Dropout, activations,
 Sequential.
 
-Floor 7 of the tower (imports tensor, functional, random, nn.module, nn.init). Each layer owns its
-Parameters (PyTorch's names, shapes and default initialisations, so a state_dict moves between
-tinygen and PyTorch unchanged) and calls tinygen.functional in forward.
+Place in the tower: nn/ (imports tensor, functional, random, nn.module, nn.init).
+Each layer owns its Parameters (PyTorch's names, shapes and default initialisations, so a
+state_dict moves between tinygen and PyTorch unchanged) and calls tinygen.functional in forward.
 """
 import math
 

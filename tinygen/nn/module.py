@@ -1,6 +1,6 @@
 """Module and Parameter: the containers every layer and model is built from.
 
-Floor 7 of the tower (imports tinygen.tensor and NumPy only). The bookkeeping follows PyTorch:
+Place in the tower: nn/ (imports tinygen.tensor and NumPy only). The bookkeeping follows PyTorch:
 
 - assigning a Parameter or a Module to an attribute registers it (`self.fc = Linear(2, 3)`), so
   `named_parameters()` finds "fc.weight" and "fc.bias" by walking the tree of modules;

@@ -1,4 +1,4 @@
-"""The op set, grouped by kind. Floor 4 of the tower: every op is a tinygen.Function.
+"""The op set, grouped by kind. Place in the tower: ops/; every op is a tinygen.Function.
 
 elementwise  arithmetic with broadcasting; exp, log, sigmoid, relu, softplus, ...
 reduce       sum, max, mean, logsumexp

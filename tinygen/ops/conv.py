@@ -1,6 +1,6 @@
 """Convolution ops: Unfold and Fold (mutually adjoint), the layout moves, conv2d, conv_transpose2d.
 
-Floor 4 of the tower (imports tensor, function, kernels). Shapes follow PyTorch (NCHW):
+Place in the tower: ops/ (imports tensor, function, kernels). Shapes follow PyTorch (NCHW):
 
     conv2d(x, w, b):            x (N, C, H, W), w (O, C, kh, kw), b (O,) -> (N, O, OH, OW)
         OH = (H + 2 ph - kh) // sh + 1

@@ -1,6 +1,6 @@
 """Elementwise ops: arithmetic with broadcasting, and the unary functions of deep learning.
 
-Floor 4 of the tower (imports tensor, function, kernels). Each op: forward on arrays, backward
+Place in the tower: ops/ (imports tensor, function, kernels). Each op: forward on arrays, backward
 with Tensor ops right under it, the derivative in the docstring. Binary ops may return gradients
 in the broadcast shape; the engine (tensor._unbroadcast) sums them back to each input's shape.
 Masks and signs are piecewise constant, so they enter backward as constants: their own

@@ -1,6 +1,6 @@
 """Matrix multiplication, 2-D and batched (leading axes broadcast). BLAS does the work.
 
-Floor 4 of the tower (imports tensor, function).
+Place in the tower: ops/ (imports tensor, function).
 """
 import numpy as np
 

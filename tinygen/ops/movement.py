@@ -1,6 +1,6 @@
 """Movement ops: they rearrange or copy entries without arithmetic.
 
-Floor 4 of the tower (imports tensor, function). Each one's backward is its adjoint, which is
+Place in the tower: ops/ (imports tensor, function). Each one's backward is its adjoint, which is
 again a movement op: reshape <-> reshape back, permute <-> inverse permute, broadcast <-> sum
 (done by the engine), getitem <-> scatter-add (index_add), concatenate <-> slices.
 """

@@ -1,6 +1,6 @@
 """Reductions: sum, max (Functions) and mean, logsumexp (composed from ops).
 
-Floor 4 of the tower (imports tensor, function). A reduction's backward copies the output
+Place in the tower: ops/ (imports tensor, function). A reduction's backward copies the output
 gradient back over the reduced axes: reshape it to the keepdims shape, then broadcast.
 """
 import numpy as np
