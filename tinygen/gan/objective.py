@@ -203,9 +203,9 @@ def update_ema(ema, model, decay: float) -> None:
 
 def recalibrate_batchnorm(G, z, y=None) -> None:
     """Set the running statistics of every batch norm in G to those of the batch G(z, y), z (N,
-    latent) (y (N,) labels for a conditional G, else None). Needed before sampling in eval mode from an EMA generator: its weights are an
-    average, so the statistics copied from the trained G (update_ema) are not those of its own
-    activations. Leaves G in eval mode."""
+    latent) (y (N,) labels for a conditional G, else None). Needed before sampling in eval mode
+    from an EMA generator: its weights are an average, so the statistics copied from the
+    trained G (update_ema) are not those of its own activations. Leaves G in eval mode."""
     norms = [m for m in G.modules() if hasattr(m, "running_mean")]
     momenta = [m.momentum for m in norms]
     for m in norms:

@@ -1,10 +1,10 @@
 """Likelihood metrics of a VAE: importance-weighted NLL, posterior means, active latent units.
 
-Place in the tower: metrics/ (imports tinygen, functional, data and NumPy; takes any model
-with encode(x) -> (mu, logvar) and decode(z) -> logits). Images x (N, C, H, W) are float32 in
-[0, 1], or uint8 scaled a batch at a time (tinygen.data.as_float). The test -ELBO itself is tinygen.vae's
-`evaluate`, the one definition of that number. All functions here run under no_grad and
-return floats in nats per image, arrays, or a count.
+Place in the tower: metrics/ (imports tinygen, functional, data and NumPy; takes any model with
+encode(x) -> (mu, logvar) and decode(z) -> logits). Images x (N, C, H, W) are float32 in [0, 1],
+or uint8 scaled a batch at a time (tinygen.data.as_float). The test -ELBO itself is
+tinygen.vae's `evaluate`, the one definition of that number. All functions here run under
+no_grad and return floats in nats per image, arrays, or a count.
 
 Importance-weighted bound (Burda, Grosse & Salakhutdinov 2016), for K samples z_k ~ q(z|x):
     log p(x) >= L_K = log (1/K) sum_k w_k,    log w_k = log p(x|z_k) + log p(z_k) - log q(z_k|x)

@@ -1,7 +1,7 @@
 """`tinygen train gan`, and `eval` / `sample` of a GAN run: what a GAN run adds to the one loop.
 
-Place in the tower: runs/ (imports tinygen, io, optim, data, gan, metrics, runs.directory and
-runs.loop; plots inside the figure function, see there). The loop itself is runs/loop.py; the
+Place in the tower: runs/ (imports tinygen, io, optim, data, gan, metrics, nn.stages and
+runs/directory, flags, labels, loop, scores; plots inside the figure function, see there). The loop itself is runs/loop.py; the
 networks and the step are tinygen/gan/. This file supplies the GAN's flags and defaults, feeds
 gan.train_step batches and noise, schedules the learning rate, keeps the EMA generator, and
 writes: metrics.jsonl (besides the epoch lines, one line per LOG_EVERY steps with "step"),
@@ -27,8 +27,8 @@ from tinygen.gan import (LOSSES, GANLoss, build_models, diff_augment, recalibrat
                          train_step, update_ema)
 from tinygen.gan.networks import D_CONDITIONINGS
 from tinygen.metrics.latent import slerp
-from tinygen.metrics.modes import mode_metrics
 from tinygen.metrics.classifier import classifier_metrics
+from tinygen.metrics.modes import mode_metrics
 from tinygen.nn.stages import conv_stages
 from tinygen.runs.directory import check_finite, load_config, read_metrics
 from tinygen.runs.flags import positive_int
@@ -54,10 +54,9 @@ DEFAULTS = {
 # D lr x1: 20 ep 6.84, 28 ep 6.99, 32 ep 7.09, 36 ep 7.13 -- the default.
 STEPS = {"grid25": 8000}   # 2D budgets that differ from DEFAULTS["points"]["steps"] (measured)
 CONFIG_FLAGS = ("dataset", "image_size", "channels", "skip_bad", "loss", "seed", "limit",
-                "model", "batch_size", "lr", "latent",
-                "hidden", "r1", "r1_every", "ema", "real_label", "beta1", "beta2", "lr_final",
-                "lr_d_ratio", "augment", "steps_per_epoch", "steps", "epochs", "conditional",
-                "d_conditioning")
+                "model", "batch_size", "lr", "latent", "hidden", "r1", "r1_every", "ema",
+                "real_label", "beta1", "beta2", "lr_final", "lr_d_ratio", "augment",
+                "steps_per_epoch", "steps", "epochs", "conditional", "d_conditioning")
 RESUMABLE = ("steps", "epochs")
 LOG_EVERY = 25
 

@@ -1,6 +1,6 @@
 """The one run loop behind `tinygen train`, and the restore behind `tinygen eval` and `sample`.
 
-Place in the tower: runs/ (imports tinygen, checkpoint and runs/directory.py). Every model
+Place in the tower: runs/ (imports tinygen, checkpoint, data, runs/directory.py). Every model
 trains through `train` below; a model's driver (runs/vae.py, runs/gan.py) supplies only what
 differs. A driver is a module with
 
@@ -13,11 +13,12 @@ differs. A driver is a module with
                                        image_size, channels, skip_bad, limit), or a one-line
                                        ValueError before anything is written
     make_config(flags, data) -> dict   a new run's config.json from the given flags and the data
-    set_budget(config, flags)       apply a --resume's new budget to the saved config
+    set_budget(config, flags)          the budget (--epochs, --steps) of a new or resumed run
     Trainer(config)   .models, .optimizers, .train_epoch(epoch, data, log) -> record,
                       .figures(epoch, data, run_dir), .epoch_line(epoch, record) -> str,
                       .checkpoint_meta(epoch) -> dict
-    evaluate(run_dir, args) -> dict,  sample(run_dir, n, seed) -> np.ndarray
+    evaluate(run_dir, args) -> dict,  sample(run_dir, n, seed, label) -> np.ndarray
+    encode(run_dir, dataset, split) -> {"mu", ["y"]}    (VAE only: a GAN has no encoder)
 
 The loop, in the order it happens (the order matters: it fixes which random numbers each part
 of a run draws, so a run is reproducible and a resumed run continues the same stream):

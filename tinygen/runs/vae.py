@@ -1,10 +1,11 @@
 """`tinygen train vae`, and `eval` / `sample` of a VAE run: what a VAE run adds to the one loop.
 
-Place in the tower: runs/ (imports tinygen, optim, data, vae, metrics, runs.directory and
-runs.loop; plots inside the figure function, see there). The loop itself is runs/loop.py; the
-model and its step are tinygen/vae/. This file supplies the VAE's flags and defaults, its data
-(images: a train split to learn from, a test split to report), one epoch of train_step over
-shuffled batches followed by the test -ELBO, and the figures:
+Place in the tower: runs/ (imports tinygen, optim, data, io, vae, metrics, nn.stages and
+runs/directory, flags, labels, loop, scores; plots inside the figure functions, see there). The
+loop itself is runs/loop.py; the model and its step are tinygen/vae/. This file supplies the
+VAE's flags and defaults, its data (images: a train split to learn from, a test split to
+report), one epoch of train_step over shuffled batches followed by the test -ELBO, and the
+figures:
 
     samples.png          decoded from a fixed z ~ N(0, I), the same 64 codes every epoch
     reconstructions.png  test images over their reconstructions
@@ -30,10 +31,10 @@ from tinygen.data import as_float, iterate_batches
 from tinygen.io import progress
 from tinygen.metrics import active_units, iw_nll, posterior_means
 from tinygen.metrics.latent import knn_accuracy, lerp, traversals
+from tinygen.nn.stages import conv_stages
 from tinygen.runs.directory import check_finite, load_config, read_metrics
 from tinygen.runs.flags import nonnegative_float, positive_int
 from tinygen.runs.labels import label_config, num_classes, resolve_label, sample_labels
-from tinygen.nn.stages import conv_stages
 from tinygen.runs.loop import load_split, restore
 from tinygen.runs.scores import image_scores
 
