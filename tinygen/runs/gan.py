@@ -29,7 +29,7 @@ from tinygen.gan.networks import D_CONDITIONINGS
 from tinygen.metrics.latent import slerp
 from tinygen.metrics.classifier import classifier_metrics
 from tinygen.metrics.modes import mode_metrics
-from tinygen.nn.stages import conv_stages
+from tinygen.nn.stages import conv_stages, padded_grid
 from tinygen.runs.directory import check_finite, load_config, read_metrics
 from tinygen.runs.flags import positive_int
 from tinygen.runs.labels import label_config, num_classes, resolve_label, sample_labels
@@ -117,6 +117,7 @@ def make_config(flags: dict, data) -> dict:
     _check_ranges(config)
     if config["model"] == "dcgan":
         conv_stages(config["shape"])   # a size it cannot build fails here, before writing
+        config["grid"] = list(padded_grid(config["shape"]))   # the size the networks work on
     return config
 
 
@@ -173,8 +174,9 @@ class Trainer:
     def __init__(self, cfg: dict):
         self.cfg = cfg
         self.k = num_classes(cfg)                       # 0: unconditional
+        # a run made before the networks had a grid (no "grid" in its config) works on its shape
         arch = (cfg["model"], cfg["latent"], cfg["hidden"], cfg["shape"], self.k,
-                cfg.get("d_conditioning", "projection"))
+                cfg.get("d_conditioning", "projection"), cfg.get("grid", cfg["shape"]))
         # Step 1: randomly initialize the weights of the generator and the discriminator.
         self.G, self.D = build_models(*arch)
         self.G_ema = build_models(*arch)[0]
