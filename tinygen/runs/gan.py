@@ -25,11 +25,11 @@ from tinygen import io, optim
 from tinygen.data import as_float, iterate_batches
 from tinygen.gan import (LOSSES, GANLoss, build_models, diff_augment, recalibrate_batchnorm,
                          train_step, update_ema)
-from tinygen.gan.networks import D_CONDITIONINGS
+from tinygen.gan.networks import D_CONDITIONINGS, default_grid
 from tinygen.metrics.latent import slerp
 from tinygen.metrics.classifier import classifier_metrics
 from tinygen.metrics.modes import mode_metrics
-from tinygen.nn.stages import conv_stages, padded_grid
+from tinygen.nn.stages import conv_stages
 from tinygen.runs.directory import check_finite, load_config, read_metrics
 from tinygen.runs.flags import positive_int
 from tinygen.runs.labels import label_config, num_classes, resolve_label, sample_labels
@@ -117,7 +117,7 @@ def make_config(flags: dict, data) -> dict:
     _check_ranges(config)
     if config["model"] == "dcgan":
         conv_stages(config["shape"])   # a size it cannot build fails here, before writing
-        config["grid"] = list(padded_grid(config["shape"]))   # the size the networks work on
+        config["grid"] = list(default_grid(config["shape"], num_classes(config)))
     return config
 
 
