@@ -5,9 +5,11 @@
 
 The recipe is the default of `tinygen train gan --dataset mnist-5k` (RECIPE below, the same
 numbers as DEFAULTS["images"] in tinygen/runs/gan.py; a test keeps them equal): Radford et
-al.'s DCGAN sized for 28x28 with N(0, 0.02) init, Adam with betas (0, 0.99) for both players
-(Karras et al. 2020), a lazy R1 penalty on real images every 4th step (Mescheder et al. 2018),
-and an exponential moving average of the generator's weights for sampling, whose batch-norm
+al.'s 32x32 DCGAN (D pads the 28x28 digits to 32x32, G crops its output) with N(0, 0.02) init,
+Adam with betas (0, 0.99) for both players (Karras et al. 2020), every image D sees moved by up
+to 2 pixels (DiffAugment's translation, Zhao et al. 2020), a lazy R1 penalty on real images
+every 4th step (Mescheder et al. 2018), and an exponential moving average of the generator's
+weights for sampling, whose batch-norm
 statistics are recomputed before it draws (its weights are an average: the statistics copied
 from the trained G do not fit them). Each of the nine steps of the recipe is marked; the CLI
 runs the same step packaged as tinygen.gan.train_step. Writes samples.png every epoch.
@@ -21,12 +23,12 @@ import tinygen as tg
 from tinygen import functional as F
 from tinygen import optim
 from tinygen.data import as_float, iterate_batches, load_dataset
-from tinygen.gan import DCGANDiscriminator, DCGANGenerator, dcgan_init_
+from tinygen.gan import DCGANDiscriminator, DCGANGenerator, augmentation, dcgan_init_
 from tinygen.gan import recalibrate_batchnorm, update_ema
 from tinygen.plots import save_image_grid
 
 RECIPE = dict(latent=100, batch_size=32, lr=4e-4, beta1=0.0, beta2=0.99, r1=0.01, r1_every=4,
-              ema=0.995, epochs=36)
+              ema=0.995, epochs=36, augment="translation")
 
 
 def main():
@@ -54,6 +56,7 @@ def main():
     opt_G = optim.Adam(G.parameters(), lr=args.lr, betas=betas)
     opt_D = optim.Adam(D.parameters(), lr=args.lr, betas=betas)
     g_params, d_params = list(G.parameters()), list(D.parameters())
+    augment = augmentation(RECIPE["augment"])      # x (N, 1, 28, 28) -> randomly moved copies
     fixed_z = rng.standard_normal((64, latent)).astype(np.float32)
 
     def update(opt, loss, params):
@@ -70,7 +73,7 @@ def main():
             fake = G(z)
             # Step 3: D's probability that the generated images are real (a detached copy:
             #         this graph does not reach the generator).
-            fake_logits = D(fake.detach())
+            fake_logits = D(augment(fake.detach(), rng))
             # Step 4: the losses assuming the images are fake (D's) and real (G's).
             loss_as_fake = F.binary_cross_entropy_with_logits(fake_logits, 0.0)
             loss_as_real = F.binary_cross_entropy_with_logits(fake_logits, 1.0)
@@ -78,7 +81,7 @@ def main():
             update(opt_D, loss_as_fake, d_params)
             # Step 6: the generator's penalty through D's probability, differentiated with
             #         respect to G's parameters only (it does not train D).
-            loss_g = F.gan_generator_loss(D(fake), "non_saturating")
+            loss_g = F.gan_generator_loss(D(augment(fake, rng)), "non_saturating")
             # Step 7: train G so that D takes its images for real; then average its weights
             #         (a faster average at the start, so the random init is forgotten).
             update(opt_G, loss_g, g_params)
@@ -86,7 +89,7 @@ def main():
             # Step 8: D's probability that real images are real. Every `every`-th step also
             #         the R1 penalty (r1/2) |d logit / dx|^2, weighted by `every` to make up
             #         for the skipped steps (second-order autograd: create_graph=True).
-            x = tg.tensor(x_real, requires_grad=True)
+            x = augment(tg.tensor(x_real), rng).detach().requires_grad_()
             real_logits = D(x)
             loss_d = F.binary_cross_entropy_with_logits(real_logits, 1.0)
             if step % every == 0:

@@ -70,7 +70,7 @@ def test_unconditional_networks_keep_their_state_dict_and_conditional_ones_need_
     assert not any("embed" in k or "label" in k for k in [*G.state_dict(), *D.state_dict()])
     assert not any("embed" in k for k in build_model("mlp", (1, 28, 28)).state_dict())
     Gc, Dc = build_models("dcgan", 8, num_classes=10)
-    assert Gc.state_dict()["label_bn1.weight"].shape == (10, 2 * 128 * 7 * 7)
+    assert Gc.state_dict()["label_bn1.weight"].shape == (10, 2 * 128 * 7 * 7)  # 28x28 grid
     assert Gc.state_dict()["label_bn2.weight"].shape == (10, 2 * 64)
     assert Dc.state_dict()["embed.weight"].shape == (10, 128 * 7 * 7)
     with pytest.raises(ValueError, match="labels"):

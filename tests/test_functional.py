@@ -75,6 +75,23 @@ def test_linear_matches_x_wT_plus_b_and_gradchecks(n, d_in, d_out, with_bias, da
         check_grads(F.linear, [leaf(x), leaf(w)])
 
 
+@given(st.tuples(*[st.integers(1, 3)] * 4), st.tuples(*[st.integers(0, 2)] * 4),
+       st.floats(-1, 1), st.data())
+def test_pad2d_matches_numpy_pad_and_gradchecks(shape, padding, value, data):
+    x = data.draw(arrays(shape), label="x")
+    top, bottom, left, right = padding
+    expected = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=value)
+    assert_close(F.pad2d(tg.tensor(x), padding, value), expected, **CLOSE)
+    check_grads(lambda t: F.pad2d(t, padding, value), [leaf(x)])
+    cropped = tg.nn.Crop2d(padding)(tg.nn.Pad2d(padding, value)(tg.tensor(x)))
+    assert_close(cropped, x, **CLOSE)                     # Crop2d undoes Pad2d
+
+
+def test_pad2d_refuses_a_negative_padding_naming_it():
+    with pytest.raises(ValueError, match=r"padding >= 0, got \(2, 2, 3\) and \(1, -1, 0, 0\)"):
+        F.pad2d(tg.tensor(np.zeros((2, 2, 3))), (1, -1, 0, 0))
+
+
 @given(st.integers(1, 4), st.integers(2, 4), st.data())
 def test_cross_entropy_matches_its_definition_and_gradchecks(n, k, data):
     logits = data.draw(arrays((n, k)), label="logits")

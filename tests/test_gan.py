@@ -142,7 +142,7 @@ def test_dcgan_shapes_range_and_init():
         assert x.shape == (3, 1, 28, 28) and x.dtype == np.float32
         assert np.abs(x.data).max() <= 1
         assert D(x).shape == (3, 1)
-    conv_w = D.net[0].weight.data
+    conv_w = D.net[1].weight.data   # net[0] pads to the 32x32 grid
     assert abs(conv_w.std() - 0.02) < 0.004 and abs(conv_w.mean()) < 0.004
 
 
@@ -234,7 +234,7 @@ def test_bad_gan_flags_fail_with_one_line_before_writing(tmp_path, capsys, argv,
 
 
 @pytest.mark.parametrize("shape, grids", [
-    ((1, 28, 28), [(128, 7, 7), (64, 14, 14), (1, 28, 28)]),
+    ((1, 28, 28), [(256, 4, 4), (128, 8, 8), (64, 16, 16), (1, 32, 32)]),   # padded to 32x32
     ((3, 32, 32), [(256, 4, 4), (128, 8, 8), (64, 16, 16), (3, 32, 32)]),
     ((3, 64, 64), [(512, 4, 4), (256, 8, 8), (128, 16, 16), (64, 32, 32), (3, 64, 64)]),
 ])
@@ -247,12 +247,24 @@ def test_dcgan_pair_is_built_from_the_image_shape(shape, grids):
         if x.ndim == 4 and type(layer).__name__ in ("Unflatten", "ConvTranspose2d"):
             seen.append(x.shape[1:])
     assert seen == grids
+    assert x.shape[1:] == shape                  # the grid's border is cropped off
     assert D(x).shape == (2, 1)
 
 
-def test_the_28x28_dcgan_keeps_its_layers():
-    """The MNIST architecture and its measured results stay as they were: same layers, names."""
-    G, D = build_models("dcgan", 100)
+def test_the_28x28_dcgan_pads_its_input_and_crops_its_output_with_the_background():
+    G, D = build_models("dcgan", 8)
+    assert type(G.net[-1]).__name__ == "Crop2d" and G.net[-1].padding == (2, 2, 2, 2)
+    assert type(D.net[0]).__name__ == "Pad2d" and D.net[0].value == -1.0
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 1, 28, 28)).astype(np.float32)
+    padded = D.net[0](tg.tensor(x)).data
+    assert padded.shape == (2, 1, 32, 32) and np.array_equal(padded[:, :, 2:30, 2:30], x)
+    assert np.all(padded[:, :, :2] == -1) and np.all(padded[:, :, :, -2:] == -1)
+
+
+def test_the_unpadded_28x28_dcgan_keeps_its_layers():
+    """Runs made before the grid (config without "grid") are rebuilt on their own shape: the
+    old MNIST layers and names, so their checkpoints still load."""
+    G, D = build_models("dcgan", 100, grid=(1, 28, 28))
     assert [(k, v.shape) for k, v in G.state_dict().items() if "running" not in k][:4] == [
         ("net.0.weight", (6272, 100)), ("net.0.bias", (6272,)), ("net.1.weight", (6272,)),
         ("net.1.bias", (6272,))]

@@ -13,12 +13,13 @@ import numpy as np
 from tinygen import kernels
 from tinygen import random as _random
 from tinygen.function import Function
+from tinygen.ops import concatenate
 from tinygen.ops.conv import conv2d, conv_transpose2d  # noqa: F401  (re-exported)
 from tinygen.tensor import Tensor
 
 __all__ = [
     "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "leaky_relu", "softplus",
-    "log_sigmoid", "clip", "linear", "conv2d", "conv_transpose2d", "log_softmax", "batch_normalize",
+    "log_sigmoid", "clip", "linear", "pad2d", "conv2d", "conv_transpose2d", "log_softmax", "batch_normalize",
     "binary_cross_entropy_with_logits", "mse_loss", "cross_entropy", "gaussian_kl",
     "reparameterize", "gan_real_loss", "gan_fake_loss", "gan_discriminator_loss",
     "gan_generator_loss",
@@ -104,6 +105,26 @@ class BatchNormalize(Function):
             grad, ctx.x_hat, ctx.inputs[1].data, ctx.var, ctx.eps)
         return (grad_x if need_x else None, grad_w if need_w else None,
                 grad_b if need_b else None)
+
+
+def pad2d(x, padding, value=0.0):
+    """x (N, C, H, W) -> (N, C, top + H + bottom, left + W + right), the new border filled with
+    `value`; padding = (top, bottom, left, right), each >= 0. Built from concatenate, so its
+    derivative is the slice of the incoming gradient that lands on x (and it has one of its own)."""
+    top, bottom, left, right = (int(p) for p in padding)
+    if min(top, bottom, left, right) < 0 or x.ndim != 4:
+        raise ValueError(f"pad2d needs x (N, C, H, W) and padding >= 0, got {x.shape} and "
+                         f"{tuple(padding)}")
+    n, c, h, w = x.shape
+
+    def fill(*shape):
+        return Tensor(np.full(shape, value, dtype=x.data.dtype))
+
+    if left or right:
+        x = concatenate([fill(n, c, h, left), x, fill(n, c, h, right)], axis=3)
+    if top or bottom:
+        x = concatenate([fill(n, c, top, x.shape[3]), x, fill(n, c, bottom, x.shape[3])], axis=2)
+    return x
 
 
 def _channel_axes(ndim):

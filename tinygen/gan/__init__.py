@@ -8,10 +8,12 @@ A whole run for the command line (schedule, logs, checkpoints, figures) is tinyg
 """
 from .networks import (DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator,
                        build_models, dcgan_init_)
-from .objective import (LOSSES, GANLoss, descend, diff_augment, r1_penalty,
-                        recalibrate_batchnorm, train_step, update_ema, wgan_gradient_penalty)
+from .objective import (AUGMENTS, LOSSES, GANLoss, augmentation, descend, diff_augment,
+                        r1_penalty, recalibrate_batchnorm, train_step, update_ema,
+                        wgan_gradient_penalty)
 
-__all__ = ["DCGANDiscriminator", "DCGANGenerator", "GANLoss", "LOSSES", "MLPDiscriminator",
-           "MLPGenerator", "build_models", "dcgan_init_", "descend", "diff_augment",
+__all__ = ["AUGMENTS", "DCGANDiscriminator", "DCGANGenerator", "GANLoss", "LOSSES",
+           "MLPDiscriminator", "MLPGenerator", "augmentation", "build_models", "dcgan_init_",
+           "descend", "diff_augment",
            "r1_penalty", "recalibrate_batchnorm", "train_step", "update_ema",
            "wgan_gradient_penalty"]

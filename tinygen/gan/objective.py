@@ -219,10 +219,24 @@ def recalibrate_batchnorm(G, z, y=None) -> None:
 
 # -- DiffAugment for images (Zhao et al. 2020): the same random, differentiable augmentation
 #    is applied to every image D sees, real or fake, so D cannot memorise a small data set. ---
+AUGMENTS = {"none": None, "translation": dict(shift=2, cutout=0),
+            "translation-cutout": dict(shift=3, cutout=12)}
+
+
+def augmentation(name):
+    """The augmentation called `name` in AUGMENTS, as augment(x, rng) for train_step, or None.
+    (True / False, from configs written before the names, mean translation-cutout / none.)"""
+    name = {True: "translation-cutout", False: "none"}.get(name, name)
+    if name not in AUGMENTS:
+        raise ValueError(f"augmentation must be one of {tuple(AUGMENTS)}, got {name!r}")
+    options = AUGMENTS[name]
+    return None if options is None else (lambda x, rng: diff_augment(x, rng, **options))
+
+
 def diff_augment(x, rng, shift: int = 3, cutout: int = 12):
-    """x (N, C, H, W) -> random translation by up to `shift` pixels (zero fill) and a random
-    `cutout` x `cutout` square set to the background value -1; differentiable in x (the
-    translation is indexing, the cutout a constant mask)."""
+    """x (N, C, H, W) -> random translation by up to `shift` pixels and a random `cutout` x
+    `cutout` square (none for cutout=0), what moved in and what was cut set to the background
+    value -1; differentiable in x (the translation is indexing, the cutout a constant mask)."""
     n, c, h, w = x.shape
     dy = rng.integers(-shift, shift + 1, size=(n, 1, 1))
     dx = rng.integers(-shift, shift + 1, size=(n, 1, 1))

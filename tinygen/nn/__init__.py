@@ -4,11 +4,11 @@ Place in the tower: nn/ (imports tensor, function, functional, random). Read mod
 model keeps track of its parameters and saves them), then layers.py (the layers), then init.py.
 """
 from tinygen.nn import init
-from tinygen.nn.layers import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dropout,
-                               Embedding, Flatten, LeakyReLU, Linear, ReLU, Sequential, Sigmoid,
-                               Tanh, Unflatten)
+from tinygen.nn.layers import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Crop2d,
+                               Dropout, Embedding, Flatten, LeakyReLU, Linear, Pad2d, ReLU,
+                               Sequential, Sigmoid, Tanh, Unflatten)
 from tinygen.nn.module import IncompatibleKeys, Module, Parameter
 
 __all__ = ["init", "Module", "Parameter", "IncompatibleKeys", "Linear", "Conv2d",
            "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d", "Embedding", "Dropout", "ReLU",
-           "LeakyReLU", "Tanh", "Sigmoid", "Flatten", "Unflatten", "Sequential"]
+           "LeakyReLU", "Tanh", "Sigmoid", "Flatten", "Unflatten", "Pad2d", "Crop2d", "Sequential"]

@@ -1,5 +1,5 @@
 """The layers: Linear, Conv2d, ConvTranspose2d, BatchNorm1d/2d, Embedding, Dropout, activations,
-Sequential.
+Flatten/Unflatten, Pad2d/Crop2d, Sequential.
 
 Place in the tower: nn/ (imports tensor, functional, random, nn.module, nn.init).
 Each layer owns its Parameters (PyTorch's names, shapes and default initialisations, so a
@@ -278,6 +278,31 @@ class Unflatten(Module):
             raise ValueError(f"Unflatten: axis {self.dim} of shape {x.shape} has {x.shape[dim]} "
                              f"entries, which cannot be split into {self.unflattened_size}")
         return x.reshape(x.shape[:dim] + self.unflattened_size + x.shape[dim + 1:])
+
+
+class Pad2d(Module):
+    """(N, C, H, W) -> (N, C, top + H + bottom, left + W + right), the border set to `value`;
+    padding = (top, bottom, left, right). Crop2d with the same padding undoes it."""
+    def __init__(self, padding, value=0.0):
+        super().__init__()
+        self.padding, self.value = tuple(int(p) for p in padding), float(value)
+
+    def forward(self, x): return F.pad2d(x, self.padding, self.value)
+    def extra_repr(self): return f"padding={self.padding}, value={self.value}"
+
+
+class Crop2d(Module):
+    """(N, C, H, W) -> (N, C, H - top - bottom, W - left - right): the border cut off;
+    padding = (top, bottom, left, right), as in Pad2d."""
+    def __init__(self, padding):
+        super().__init__()
+        self.padding = tuple(int(p) for p in padding)
+
+    def forward(self, x):
+        top, bottom, left, right = self.padding
+        return x[:, :, top:x.shape[2] - bottom, left:x.shape[3] - right]
+
+    def extra_repr(self): return f"padding={self.padding}"
 
 
 class Sequential(Module):

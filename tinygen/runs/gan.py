@@ -14,7 +14,8 @@ fake batch asks for uniformly drawn classes, and samples.png shows one row per c
 Defaults per kind of data (DEFAULTS; chosen by measurement, see the README's GAN results): 2D
 points train an MLP GAN on fresh samples of the mixture with R1, a linearly decaying learning
 rate and an EMA generator, an "epoch" being `steps_per_epoch` steps; images train the DCGAN on
-the training split with a lazy R1 penalty and an EMA generator (DiffAugment is a flag).
+the training split with a lazy R1 penalty, an EMA generator and DiffAugment's translation
+(conditional runs: CONDITIONAL overrides).
 """
 from __future__ import annotations
 
@@ -23,9 +24,9 @@ import numpy as np
 import tinygen as tg
 from tinygen import io, optim
 from tinygen.data import as_float, iterate_batches
-from tinygen.gan import (LOSSES, GANLoss, build_models, diff_augment, recalibrate_batchnorm,
-                         train_step, update_ema)
-from tinygen.gan.networks import D_CONDITIONINGS
+from tinygen.gan import (AUGMENTS, LOSSES, GANLoss, augmentation, build_models,
+                         recalibrate_batchnorm, train_step, update_ema)
+from tinygen.gan.networks import D_CONDITIONINGS, default_grid
 from tinygen.metrics.latent import slerp
 from tinygen.metrics.classifier import classifier_metrics
 from tinygen.metrics.modes import mode_metrics
@@ -40,18 +41,25 @@ KIND = "gan"
 DATASET = "ring8"
 DEFAULTS = {
     "points": dict(model="mlp", latent=2, hidden=128, batch_size=512, lr=2e-3, lr_final=0.01,
-                   beta1=0.5, beta2=0.99, r1=1.0, ema=0.99, real_label=1.0, augment=False,
+                   beta1=0.5, beta2=0.99, r1=1.0, ema=0.99, real_label=1.0, augment="none",
                    steps=4000, steps_per_epoch=500, lr_d_ratio=1.0, r1_every=1),
     "images": dict(model="dcgan", latent=100, hidden=0, batch_size=32, lr=4e-4, lr_final=1.0,
-                   beta1=0.0, beta2=0.99, r1=0.01, ema=0.995, real_label=1.0, augment=False,
-                   epochs=36, lr_d_ratio=1.0, r1_every=4),
+                   beta1=0.0, beta2=0.99, r1=0.01, ema=0.995, real_label=1.0,
+                   augment="translation", epochs=36, lr_d_ratio=1.0, r1_every=4),
 }
+CONDITIONAL = {"augment": "none"}   # conditional image runs: measured without augmentation
 # images, seed 0, conv judge (97.7%), classifier IS of 5000 EMA samples:
 # Adam(0.5, 0.999): batch 64 lr 2e-4 20 ep 5.44; batch 32: 6.11; lr 4e-4: 6.11; both: 6.55;
 # + D lr x2 (TTUR), 28 ep: 6.78 (40 ep: 6.86); lr decay to 0.1x: worse; EMA 0.999, real label
 # 0.9, R1 0.1, Adam beta2 0.99 alone, DiffAugment (40 ep: 6.72), batch 16: no better.
 # Adam(0, 0.99) (StyleGAN2's betas, Karras et al. 2020), D lr x2: 28 ep 6.92, 40 ep 6.96;
-# D lr x1: 20 ep 6.84, 28 ep 6.99, 32 ep 7.09, 36 ep 7.13 -- the default.
+# D lr x1: 20 ep 6.84, 28 ep 6.99, 32 ep 7.09, 36 ep 7.13 -- the default until the 32x32 grid.
+# 20 ep, 28x28 nets: a 3x3 conv at 14x14 in G 6.96, hinge loss 6.83, both 7.06, spectral norm
+# in D 6.59. The 3-stage net on MNIST padded to 32x32 (now gan.networks.default_grid), 36 ep,
+# seeds 0/1/2: 8.01/7.89/7.90 but label KL 0.029/0.043/0.029 (too many 1s and 9s, too few 2s);
+# seed 0 on the grid: + translation-cutout DiffAugment 7.71 (KL 0.013), + minibatch std in D
+# (Karras et al. 2018) 8.03 (KL 0.022), + translation only (+-2 px) 8.05 (KL 0.010) -- the
+# default. (Judge of the time, 97.9 %; the README has the final judge's numbers.)
 STEPS = {"grid25": 8000}   # 2D budgets that differ from DEFAULTS["points"]["steps"] (measured)
 # points, ring8 seed 2 (the seed nearest the 90 % line), % high quality of 50000 EMA samples
 # (tinygen eval's 2500 wobble by +-0.5): lr 1e-3 (the old default) 89.7; with R1 0.1 79.6,
@@ -85,7 +93,9 @@ def add_arguments(p) -> None:
     p.add_argument("--lr-d-ratio", type=float, default=None, help="D's lr / G's lr (TTUR)")
     p.add_argument("--beta1", type=float, default=None, help="Adam beta1 (both networks)")
     p.add_argument("--beta2", type=float, default=None, help="Adam beta2 (both networks)")
-    p.add_argument("--augment", type=int, choices=(0, 1), default=None, help="DiffAugment")
+    p.add_argument("--augment", choices=tuple(AUGMENTS), default=None,
+                   help="DiffAugment of D's inputs: none (2D default), translation (images' "
+                        "default) or translation-cutout")
     p.add_argument("--steps-per-epoch", type=int, default=None, help="2D: steps per epoch")
     p.add_argument("--conditional", action="store_const", const=True, default=None,
                    help="class-conditional G(z, y) and D(x, y) (labelled images)")
@@ -113,6 +123,7 @@ def make_config(flags: dict, data) -> dict:
                                flags.get("conditional", False), dataset))
     if config["conditional"]:
         config.setdefault("d_conditioning", "projection")
+        config.update({k: v for k, v in CONDITIONAL.items() if k not in flags})
     elif "d_conditioning" in flags:
         raise ValueError("--d-conditioning is for a --conditional run")
     set_budget(config, flags)
@@ -122,6 +133,7 @@ def make_config(flags: dict, data) -> dict:
     _check_ranges(config)
     if config["model"] == "dcgan":
         conv_stages(config["shape"])   # a size it cannot build fails here, before writing
+        config["grid"] = list(default_grid(config["shape"], num_classes(config)))
     return config
 
 
@@ -178,8 +190,9 @@ class Trainer:
     def __init__(self, cfg: dict):
         self.cfg = cfg
         self.k = num_classes(cfg)                       # 0: unconditional
+        # a run made before the networks had a grid (no "grid" in its config) works on its shape
         arch = (cfg["model"], cfg["latent"], cfg["hidden"], cfg["shape"], self.k,
-                cfg.get("d_conditioning", "projection"))
+                cfg.get("d_conditioning", "projection"), cfg.get("grid", cfg["shape"]))
         # Step 1: randomly initialize the weights of the generator and the discriminator.
         self.G, self.D = build_models(*arch)
         self.G_ema = build_models(*arch)[0]
@@ -234,7 +247,7 @@ class Trainer:
         steps, total = self.steps, cfg["epochs"] * self.steps
         rng = np.random.default_rng([cfg["seed"], epoch])  # resumable: one stream per epoch
         batches = _real_batches(data, cfg, rng)
-        augment = diff_augment if cfg["augment"] else None
+        augment = augmentation(cfg["augment"])
         for i in io.progress(range(steps), total=steps, desc=f"epoch {epoch + 1}"):
             step = epoch * steps + i
             self.set_lr(step / max(1, total - 1))
