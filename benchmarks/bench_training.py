@@ -6,7 +6,9 @@ tinygen and once in PyTorch.
 
     python benchmarks/bench_training.py [--repeats 15] [--steps 10] [--only vae dcgan28 dcgan32]
 
-Rows: VAE 784-400-20 (batch 128), DCGAN-28 and DCGAN-32 RGB (batch 64), see user_models.py.
+Rows: VAE 784-400-20 (batch 128), DCGAN-28 and DCGAN-32 RGB (batch 64), see user_models.py;
+and the library's own `tinygen train gan` step (gan.train_step with the CLI's defaults: batch
+32, lazy R1, EMA) beside the PyTorch user loop of the same networks (--only cli_gan).
 
 Honesty: both frameworks start from the same weights (tinygen's, copied through the
 state_dict), see the same batches and noise, run in float32 on the same number of threads
@@ -16,9 +18,11 @@ not counted. Each repeat runs `--steps` steps of each framework back to back (th
 every repeat), so both see the same machine load; the ratio tinygen / PyTorch is taken per
 repeat and reported as median (min-max).
 
-Machine limit: each model's GEMM FLOPs per step (user_models.py counts them) times steps/s,
-divided by the float32 GEMM peak of NumPy's BLAS measured in the same process, with the same
-threads and clock (the best of square 1024 products): the share of what BLAS alone could do.
+Machine limit: each model's GEMM FLOPs per step (user_models.py counts them: forward and
+backward of every dense and conv layer, the formula is in its docstring) times steps/s, divided
+by the float32 GEMM peak of NumPy's BLAS measured in the same process, with the same threads and
+clock (the best of square 1024 sgemms): the share of the BLAS-bound limit, i.e. of what the
+step's GEMMs alone would allow (peak / FLOPs per image, printed with each table).
 
 --clock wall (default) times with time.perf_counter. On a machine shared with other jobs,
 --clock cpu times the CPU time of the calling thread (time.thread_time) instead; it is only
@@ -180,13 +184,35 @@ def bench_gan(build, x, args):
                            warmup=max(2, args.warmup // 4), clock=CLOCKS[args.clock]), 64, flops
 
 
+def bench_cli_gan(x, args):
+    """The library's own `tinygen train gan` step on mnist-5k (user_models.cli_dcgan28: its
+    defaults, batch 32, lazy R1, EMA) beside the PyTorch user loop of the same networks at the
+    same batch. Each side's FLOPs are what its own step needs (user_models.py)."""
+    batch = 32
+    rng = np.random.default_rng(3)
+    G, D, ours, flops = um.cli_dcgan28(0, batch)
+    steps, per_step = {"tinygen": ours}, {"tinygen": flops}
+    if torch is not None:
+        steps["pytorch"] = um.torch_gan(um.cli_networks, G.state_dict(), D.state_dict())
+        per_step["pytorch"] = um.gan_step_flops(G, D, (batch, um.LATENT), (batch, 1, 28, 28))
+    batches = [(2 * x[rng.choice(len(x), batch, replace=False)] - 1,
+                rng.standard_normal((batch, um.LATENT), dtype=np.float32)) for _ in range(16)]
+    return run_alternating(steps, batches, args.repeats, max(1, args.steps // 2),
+                           warmup=max(4, args.warmup // 2), clock=CLOCKS[args.clock]), \
+        batch, per_step
+
+
 def report(title, result, peak, target=None):
     """Markdown rows: images/s median (min-max) per framework, the ratio to PyTorch per repeat,
-    and the median's share of the GEMM peak."""
+    and the median's share of the BLAS-bound limit: GEMM FLOPs per step x steps/s over the GEMM
+    peak (flops: one number, or {framework: FLOPs} when the two steps do different work)."""
     rates, batch, flops = result
-    lines = [f"**{title}** ({flops / 1e9:.2f} GFLOP per step in GEMMs)", "",
+    per = flops if isinstance(flops, dict) else {name: flops for name in rates}
+    first = per[next(iter(rates))]
+    lines = [f"**{title}** ({first / 1e9:.2f} GFLOP per step in GEMMs; BLAS-bound limit at "
+             f"the measured peak: {peak / first * batch:,.0f} images/s)", "",
              "| framework | images/s median (min-max) | ratio to PyTorch median (min-max) "
-             "| share of GEMM peak |", "|---|---|---|---|"]
+             "| share of the BLAS-bound limit |", "|---|---|---|---|"]
     ref = rates.get("pytorch")
     for name, r in rates.items():
         ratio = ""
@@ -196,9 +222,11 @@ def report(title, result, peak, target=None):
             if name == "tinygen" and target is not None:
                 ratio += f", target >= {target}"
         ips = r * batch
-        share = np.median(r) * flops / peak
+        share = np.median(r) * per[name] / peak
+        note = (f" ({per[name] / 1e9:.2f} GFLOP per step)"
+                if per[name] != first else "")
         lines.append(f"| {name} | {np.median(ips):,.0f} ({ips.min():,.0f}-{ips.max():,.0f}) "
-                     f"| {ratio} | {share:.0%} |")
+                     f"| {ratio} | {share:.0%}{note} |")
     return "\n".join(lines) + "\n"
 
 
@@ -208,8 +236,8 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=10,
                         help="VAE steps per repeat (the GANs: a quarter of it)")
     parser.add_argument("--warmup", type=int, default=8, help="uncounted steps per framework")
-    parser.add_argument("--only", nargs="+", choices=("vae", "dcgan28", "dcgan32"),
-                        default=("vae", "dcgan28", "dcgan32"))
+    parser.add_argument("--only", nargs="+", choices=("vae", "dcgan28", "dcgan32", "cli_gan"),
+                        default=("vae", "dcgan28", "dcgan32", "cli_gan"))
     parser.add_argument("--no-autograd", action="store_true", help="skip the HIPS autograd column")
     parser.add_argument("--clock", choices=tuple(CLOCKS), default="wall",
                         help="wall time, or CPU time of this thread (needs 1 thread)")
@@ -234,7 +262,11 @@ def main(argv=None):
             "dcgan28": ("DCGAN-28, batch 64, user-style loop",
                         lambda: bench_gan(um.dcgan28, x, args), 1.0),
             "dcgan32": ("DCGAN-32 RGB (Radford et al.), batch 64, user-style loop",
-                        lambda: bench_gan(um.dcgan32, x, args), 1.0)}
+                        lambda: bench_gan(um.dcgan32, x, args), 1.0),
+            "cli_gan": ("`tinygen train gan` step on mnist-5k (gan.train_step with the CLI's "
+                        "defaults: batch 32, lazy R1 every 4th step, EMA) vs the PyTorch user "
+                        "loop of the same networks, batch 32", lambda: bench_cli_gan(x, args),
+                        1.0)}
     for key in args.only:
         title, run, target = rows[key]
         out.append(report(title, run(), peak, target))

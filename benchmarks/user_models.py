@@ -20,6 +20,16 @@ timed is what a user's script runs: `zero_grad()`, forward, `loss.backward()`, `
 Every maker returns (step, flops): step(*batch) runs one training step and reads its losses back
 (.item()); flops counts the multiply-adds x 2 of the step's GEMMs and convolutions (forward,
 weight gradients, input gradients where an input needs one).
+
+FLOPs per layer and pass (N examples): a Linear in -> out: 2 N in out; a Conv2d C -> O, kernel
+kh x kw, output OH x OW: 2 N OH OW O C kh kw; a ConvTranspose2d C -> O on an H x W input:
+2 N H W O C kh kw. Its backward costs the same again for the weight gradient, and again for the
+input gradient when the input needs one. Batch norm, activations, losses and Adam are not
+counted (memory-bound, no GEMM).
+
+The one exception to "public API only" is `cli_dcgan28`: the library's own `tinygen train gan`
+step (tinygen/gan/objective.py's train_step and update_ema, with runs/gan.py's image defaults),
+timed beside the PyTorch user loop of the same networks (`cli_networks`).
 """
 import numpy as np
 
@@ -109,6 +119,19 @@ def gan_step_flops(G, D, z_shape, x_shape):
     return (3 * g - fg[0]) + (3 * d - fd[0]) * 2 + 3 * d
 
 
+def cli_networks(lib):
+    """The networks `tinygen train gan` builds for 28x28 grey images (tinygen/gan/networks.py,
+    unconditional), as Sequentials: G as DCGAN-28's; D without batch norm."""
+    G = lib.Sequential(lib.Linear(LATENT, 128 * 7 * 7), lib.BatchNorm1d(128 * 7 * 7), lib.ReLU(),
+                       lib.Unflatten(1, (128, 7, 7)), lib.ConvTranspose2d(128, 64, 4, 2, 1),
+                       lib.BatchNorm2d(64), lib.ReLU(), lib.ConvTranspose2d(64, 1, 4, 2, 1),
+                       lib.Tanh())
+    D = lib.Sequential(lib.Conv2d(1, 64, 4, 2, 1), lib.LeakyReLU(0.2),
+                       lib.Conv2d(64, 128, 4, 2, 1), lib.LeakyReLU(0.2),
+                       lib.Flatten(), lib.Linear(128 * 7 * 7, 1))
+    return G, D
+
+
 # -- tinygen ------------------------------------------------------------------------------------
 class TinygenVAE(nn.Module):
     def __init__(self):
@@ -164,6 +187,47 @@ def tinygen_gan(build, seed, z_shape, x_shape):
         opt_G.step()
         return loss_D.item(), loss_G.item()
     return G, D, step, gan_step_flops(G, D, z_shape, x_shape)
+
+
+def cli_dcgan28(seed, batch):
+    """The library's own DCGAN step as `tinygen train gan --dataset mnist-5k` runs it: the
+    networks of gan.build_models, Adam and GANLoss from runs/gan.py's image defaults (lr 4e-4,
+    betas (0, 0.99), non-saturating loss, lazy R1 0.01 every 4th step, EMA 0.995, D(G(z)) tracked
+    every LOG_EVERY steps), gan.train_step then gan.update_ema.
+    -> (G, D, step(x, z), flops); G and D are the networks' Sequentials (G.net, D.net).
+
+    flops: what this step needs (module docstring's formula): G forward once, D forward three
+    times (detached fakes, fakes for G, reals); D's weight gradients twice (its two updates;
+    G's update takes gradients with respect to G's parameters only); D's input gradients
+    except into its first layer on the reals and detached fakes; G's weight gradients and its
+    input gradients except into its first layer. R1's double backward (every 4th step), the
+    tracking pass and the EMA are not counted, so the share of the GEMM peak is a lower bound."""
+    from tinygen import gan
+    from tinygen.runs import gan as run_gan
+    cfg = run_gan.DEFAULTS["images"]
+    tg_random.manual_seed(seed)
+    G, D = gan.build_models("dcgan", cfg["latent"], cfg["hidden"], (1, 28, 28))
+    G_ema = gan.build_models("dcgan", cfg["latent"], cfg["hidden"], (1, 28, 28))[0]
+    G_ema.load_state_dict(G.state_dict())
+    betas = (cfg["beta1"], cfg["beta2"])
+    opt_G = optim.Adam(G.parameters(), lr=cfg["lr"], betas=betas)
+    opt_D = optim.Adam(D.parameters(), lr=cfg["lr"] * cfg["lr_d_ratio"], betas=betas)
+    loss = gan.GANLoss("non_saturating", cfg["real_label"], cfg["r1"], r1_every=cfg["r1_every"])
+    rng = np.random.default_rng(seed)
+    count = [0]
+
+    def step(x, z):
+        i = count[0]
+        count[0] += 1
+        stats = gan.train_step(G, D, opt_G, opt_D, x, z, loss, None, rng,
+                               track=(i % run_gan.LOG_EVERY == 0), step=i)
+        gan.update_ema(G_ema, G, min(cfg["ema"], (1 + i) / (10 + i)))
+        return stats["loss_d"], stats["loss_g"]
+    fg = forward_flops(G.net, (batch, cfg["latent"]))
+    fd = forward_flops(D.net, (batch, 1, 28, 28))
+    g, d = sum(fg), sum(fd)
+    flops = (3 * g - fg[0]) + 3 * d + 2 * d + 2 * (d - fd[0]) + d
+    return G.net, D.net, step, flops
 
 
 # -- PyTorch: the same models and steps ---------------------------------------------------------
