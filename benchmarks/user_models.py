@@ -104,7 +104,7 @@ def forward_flops(net, x_shape):
                 oh, ow = (shape[2] - 1) * sh - 2 * ph + kh, (shape[3] - 1) * sw - 2 * pw + kw
                 flops.append(2 * n * shape[2] * shape[3] * m.out_channels * m.in_channels * kh * kw)
             shape = (n, m.out_channels, oh, ow)
-        elif isinstance(m, (nn.Flatten, nn.Unflatten)):
+        elif isinstance(m, (nn.Flatten, nn.Unflatten, nn.Pad2d, nn.Crop2d)):
             shape = m(Tensor(np.zeros((1,) + shape[1:], np.float32))).shape
             shape = (n,) + shape[1:]
     return flops
@@ -121,14 +121,21 @@ def gan_step_flops(G, D, z_shape, x_shape):
 
 def cli_networks(lib):
     """The networks `tinygen train gan` builds for 28x28 grey images (tinygen/gan/networks.py,
-    unconditional), as Sequentials: G as DCGAN-28's; D without batch norm."""
-    G = lib.Sequential(lib.Linear(LATENT, 128 * 7 * 7), lib.BatchNorm1d(128 * 7 * 7), lib.ReLU(),
-                       lib.Unflatten(1, (128, 7, 7)), lib.ConvTranspose2d(128, 64, 4, 2, 1),
+    unconditional: the 32x32 grid), as Sequentials: G's 32x32 output cropped to 28x28, D's
+    input padded to 32x32 with the background -1; D without batch norm."""
+    if lib is nn:
+        crop, pad = nn.Crop2d((2, 2, 2, 2)), nn.Pad2d((2, 2, 2, 2), -1.0)
+    else:                            # PyTorch: a negative zero-padding crops
+        crop, pad = lib.ZeroPad2d(-2), lib.ConstantPad2d(2, -1.0)
+    G = lib.Sequential(lib.Linear(LATENT, 256 * 4 * 4), lib.BatchNorm1d(256 * 4 * 4), lib.ReLU(),
+                       lib.Unflatten(1, (256, 4, 4)), lib.ConvTranspose2d(256, 128, 4, 2, 1),
+                       lib.BatchNorm2d(128), lib.ReLU(), lib.ConvTranspose2d(128, 64, 4, 2, 1),
                        lib.BatchNorm2d(64), lib.ReLU(), lib.ConvTranspose2d(64, 1, 4, 2, 1),
-                       lib.Tanh())
-    D = lib.Sequential(lib.Conv2d(1, 64, 4, 2, 1), lib.LeakyReLU(0.2),
+                       lib.Tanh(), crop)
+    D = lib.Sequential(pad, lib.Conv2d(1, 64, 4, 2, 1), lib.LeakyReLU(0.2),
                        lib.Conv2d(64, 128, 4, 2, 1), lib.LeakyReLU(0.2),
-                       lib.Flatten(), lib.Linear(128 * 7 * 7, 1))
+                       lib.Conv2d(128, 256, 4, 2, 1), lib.LeakyReLU(0.2),
+                       lib.Flatten(), lib.Linear(256 * 4 * 4, 1))
     return G, D
 
 
@@ -192,8 +199,9 @@ def tinygen_gan(build, seed, z_shape, x_shape):
 def cli_dcgan28(seed, batch):
     """The library's own DCGAN step as `tinygen train gan --dataset mnist-5k` runs it: the
     networks of gan.build_models, Adam and GANLoss from runs/gan.py's image defaults (lr 4e-4,
-    betas (0, 0.99), non-saturating loss, lazy R1 0.01 every 4th step, EMA 0.995, D(G(z)) tracked
-    every LOG_EVERY steps), gan.train_step then gan.update_ema.
+    betas (0, 0.99), non-saturating loss, lazy R1 0.01 every 4th step, DiffAugment's translation
+    of D's inputs, EMA 0.995, D(G(z)) tracked every LOG_EVERY steps), gan.train_step then
+    gan.update_ema. (The PyTorch loop beside it does not augment.)
     -> (G, D, step(x, z), flops); G and D are the networks' Sequentials (G.net, D.net).
 
     flops: what this step needs (module docstring's formula): G forward once, D forward three
@@ -214,12 +222,13 @@ def cli_dcgan28(seed, batch):
     opt_D = optim.Adam(D.parameters(), lr=cfg["lr"] * cfg["lr_d_ratio"], betas=betas)
     loss = gan.GANLoss("non_saturating", cfg["real_label"], cfg["r1"], r1_every=cfg["r1_every"])
     rng = np.random.default_rng(seed)
+    augment = gan.augmentation(cfg["augment"])
     count = [0]
 
     def step(x, z):
         i = count[0]
         count[0] += 1
-        stats = gan.train_step(G, D, opt_G, opt_D, x, z, loss, None, rng,
+        stats = gan.train_step(G, D, opt_G, opt_D, x, z, loss, augment, rng,
                                track=(i % run_gan.LOG_EVERY == 0), step=i)
         gan.update_ema(G_ema, G, min(cfg["ema"], (1 + i) / (10 + i)))
         return stats["loss_d"], stats["loss_g"]
