@@ -218,11 +218,12 @@ class Trainer:
         """The generator used for samples and evaluation: the EMA one when EMA is on."""
         return self.G_ema if self.cfg["ema"] > 0 else self.G
 
-    def generate(self, z, y=None) -> np.ndarray:
+    def generate(self, z, y=None, fresh_stats: bool = True) -> np.ndarray:
         """Samples for noise z (N, latent) [and labels y (N,), conditional runs]: points (N, 2)
-        or images (N, C, H, W) in [0, 1]."""
+        or images (N, C, H, W) in [0, 1]. fresh_stats=False: the EMA generator keeps the
+        batch-norm statistics of the previous call (its weights have not moved since)."""
         G = self.sampler.eval()
-        if G is self.G_ema:  # its own batch-norm statistics, from 1000 fixed noise vectors
+        if G is self.G_ema and fresh_stats:  # its own statistics, from 1000 fixed noise vectors
             z_bn = np.random.default_rng([self.cfg["seed"], 2]).standard_normal(
                 (1000, self.cfg["latent"]))
             recalibrate_batchnorm(G, z_bn.astype(np.float32), sample_labels(self.cfg, 1000))
@@ -282,7 +283,8 @@ class Trainer:
                 plots.save_image_grid(x[:64] if not self.k else x, run_dir / name, title=title,
                                       ncol=8 if not self.k else 10)
             z, y = self.interpolation_path()
-            plots.save_image_grid(self.generate(z, y), run_dir / "interpolations.png",
+            plots.save_image_grid(self.generate(z, y, fresh_stats=False),
+                                  run_dir / "interpolations.png",
                                   "spherical interpolation between noise vectors (rows)", ncol=10)
             return
         path = run_dir / "snapshots.npz"
