@@ -156,6 +156,21 @@ def test_diff_augment_keeps_shape_and_passes_gradients():
     np.testing.assert_array_equal(same.data, x.data)
 
 
+def test_augmentation_names_translation_without_cutout_and_reads_old_configs():
+    from tinygen.gan import augmentation
+    x = np.random.default_rng(0).uniform(-1, 1, (4, 1, 8, 8))
+    moved = augmentation("translation")(tg.tensor(x), np.random.default_rng(1)).data
+    rows_moved = [next(dy for dy in range(-2, 3) for dx in range(-2, 3)
+                       if np.allclose(np.roll(np.roll(np.pad(x[i, 0], 2, constant_values=-1),
+                                                          dy, 0), dx, 1)[2:10, 2:10], moved[i, 0]))
+                  for i in range(4)]                 # each image is its own pure shift
+    assert len(rows_moved) == 4
+    assert augmentation("none") is None and augmentation(False) is None
+    assert augmentation(True) is not None             # configs from before the names
+    with pytest.raises(ValueError, match="augmentation must be one of"):
+        augmentation("rotate")
+
+
 def test_cli_trains_resumes_evaluates_and_samples_a_2d_gan(tmp_path, monkeypatch, capsys):
     from tinygen import cli
     monkeypatch.setenv("TINYGEN_PROGRESS", "0")
