@@ -19,7 +19,8 @@ from tinygen.tensor import Tensor
 
 __all__ = [
     "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "leaky_relu", "softplus",
-    "log_sigmoid", "clip", "linear", "pad2d", "conv2d", "conv_transpose2d", "log_softmax", "batch_normalize",
+    "log_sigmoid", "clip", "linear", "pad2d", "conv2d", "conv_transpose2d", "log_softmax",
+    "batch_normalize",
     "binary_cross_entropy_with_logits", "mse_loss", "cross_entropy", "gaussian_kl",
     "reparameterize", "gan_real_loss", "gan_fake_loss", "gan_discriminator_loss",
     "gan_generator_loss",
@@ -110,7 +111,7 @@ class BatchNormalize(Function):
 def pad2d(x, padding, value=0.0):
     """x (N, C, H, W) -> (N, C, top + H + bottom, left + W + right), the new border filled with
     `value`; padding = (top, bottom, left, right), each >= 0. Built from concatenate, so its
-    derivative is the slice of the incoming gradient that lands on x (and it has one of its own)."""
+    derivative is the slice of the incoming gradient that lands on x (differentiable again)."""
     top, bottom, left, right = (int(p) for p in padding)
     if min(top, bottom, left, right) < 0 or x.ndim != 4:
         raise ValueError(f"pad2d needs x (N, C, H, W) and padding >= 0, got {x.shape} and "

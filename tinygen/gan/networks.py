@@ -180,8 +180,9 @@ class DCGANDiscriminator(nn.Module):
         self.num_classes, self.conditioning = num_classes, conditioning
         concat = bool(num_classes) and conditioning == "concat"
         layers = [nn.Pad2d(_border(image_shape, grid), value=-1.0)] if grid != image_shape else []
-        layers, c = layers + [nn.Conv2d(image_shape[0] + concat, width, 4, stride=2, padding=1),
-                              nn.LeakyReLU(0.2)], width
+        layers += [nn.Conv2d(image_shape[0] + concat, width, 4, stride=2, padding=1),
+                   nn.LeakyReLU(0.2)]
+        c = width
         for _ in range(stages - 1):
             layers += [nn.Conv2d(c, 2 * c, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
             c *= 2

@@ -152,16 +152,14 @@ def train_classifier(epochs: int = 60, seed: int = 0, augment=random_affine,
         opt.param_groups[0]["lr"] = 1e-3 - 9e-4 * epoch / max(1, epochs - 1)
         for xb, yb in iterate_batches((train.x[fit], train.y[fit]), 64, rng):
             x = augment(as_float(xb), rng)
+            lam, j = np.ones(len(x), np.float32), np.arange(len(x))   # mixup=0: no partner
             if mixup:
                 lam = rng.beta(mixup, mixup, len(x)).astype(np.float32)
                 j = rng.permutation(len(x))
-                x = lam[:, None, None, None] * x + (1 - lam[:, None, None, None]) * x[j]
-            z = model(tg.tensor(x))
-            if mixup:
-                loss = (F.cross_entropy(z, yb, reduction="none") * tg.tensor(lam)
-                        + F.cross_entropy(z, yb[j], reduction="none") * tg.tensor(1 - lam)).mean()
-            else:
-                loss = F.cross_entropy(z, yb)
+            mixed = lam[:, None, None, None] * x + (1 - lam[:, None, None, None]) * x[j]
+            z = model(tg.tensor(mixed))
+            loss = (F.cross_entropy(z, yb, reduction="none") * tg.tensor(lam)
+                    + F.cross_entropy(z, yb[j], reduction="none") * tg.tensor(1 - lam)).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
