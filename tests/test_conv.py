@@ -225,3 +225,31 @@ def test_conv_ops_reject_bad_input_with_clear_errors():
         conv_transpose2d(x, tg.tensor(np.zeros((4, 2, 3, 3), np.float32)))
     with pytest.raises(ValueError, match="must be 4-D"):
         conv_transpose2d(x, tg.tensor(np.zeros((3, 2, 3), np.float32)))
+
+
+@pytest.mark.parametrize("op, w_shape", [(conv2d, (5, 3, 3, 3)), (conv_transpose2d, (3, 5, 4, 4))])
+def test_without_a_graph_a_large_batch_is_convolved_in_slices_with_the_same_result(
+        monkeypatch, op, w_shape):
+    """Under no_grad, a batch whose GEMM buffer passes _SLICE_BYTES is done a few samples at a
+    time (tinygen/ops/conv.py); the result is the one-call result, with the graph on."""
+    from tinygen.ops import conv as conv_ops
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((7, 3, 6, 6))
+    w, b = rng.standard_normal(w_shape), rng.standard_normal(w_shape[0 if op is conv2d else 1])
+    whole = op(tg.tensor(x), tg.tensor(w), tg.tensor(b), stride=2, padding=1).data
+    calls = []
+    monkeypatch.setattr(conv_ops, "_SLICE_BYTES", 2 * 27 * 9 * 8)   # 2 or 1 samples a slice
+    monkeypatch.setattr(conv_ops.Unfold, "forward", _counted(conv_ops.Unfold.forward, calls))
+    monkeypatch.setattr(conv_ops.ImageToCols, "forward",
+                        _counted(conv_ops.ImageToCols.forward, calls))
+    with tg.no_grad():
+        sliced = op(tg.tensor(x), tg.tensor(w), tg.tensor(b), stride=2, padding=1)
+    assert len(calls) > 2 and sorted(set(calls))[-1] < 7     # several slices, none whole
+    assert sliced.shape == whole.shape and np.allclose(sliced.data, whole, rtol=1e-12, atol=0)
+
+
+def _counted(forward, calls):
+    def wrapper(ctx, x, *args, **kwargs):
+        calls.append(len(x))
+        return forward(ctx, x, *args, **kwargs)
+    return staticmethod(wrapper)

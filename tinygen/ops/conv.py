@@ -21,9 +21,17 @@ import numpy as np
 
 from tinygen import kernels
 from tinygen.function import Function
-from tinygen.tensor import Tensor
+from tinygen.tensor import Tensor, is_grad_enabled
 
 _pair = kernels.conv._pair
+
+# Without a graph (tg.no_grad: sampling, evaluation, recalibrating batch norm), a large batch is
+# convolved a slice of samples at a time, each slice's (rows, samples * pixels) GEMM buffer at
+# most _SLICE_BYTES. The GEMM's columns are independent, so the result is the one-batch result
+# up to the GEMM's rounding; what changes is memory: 1000 generator samples at once built a
+# 262 MB buffer, which glibc maps and unmaps afresh every time (kernels/memory.py keeps only
+# blocks under 32 MB), so each call page-faulted it in again.
+_SLICE_BYTES = 16 * 2 ** 20
 
 
 class Unfold(Function):
@@ -127,6 +135,16 @@ def _check_bias_and_dtypes(op, x, weight, bias, channels):
                         + "; cast them to one dtype (x.float() or x.double())")
 
 
+def _sliced(conv, x, rows, pixels, *args):
+    """conv(x, *args) a slice of samples at a time when no graph is recorded and x's GEMM
+    buffer (rows, N * pixels) would pass _SLICE_BYTES; None when one call is the way."""
+    step = max(1, _SLICE_BYTES // (rows * pixels * x.dtype.itemsize))   # samples a slice
+    if is_grad_enabled() or len(x) <= step:
+        return None
+    return Tensor(np.concatenate([conv(Tensor(x.data[i:i + step]), *args).data
+                                  for i in range(0, len(x), step)]))
+
+
 def conv2d(x, weight, bias=None, stride=1, padding=0):
     """2-D cross-correlation, PyTorch's conv2d (no groups, no dilation).
 
@@ -148,6 +166,9 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
                          f"({h + 2 * padding[0]}, {w + 2 * padding[1]}) (x shape {x.shape}, "
                          f"padding {padding})")
     oh, ow = kernels.conv_output_size(h, w, kh, kw, stride, padding)
+    sliced = _sliced(conv2d, x, c * kh * kw, oh * ow, weight, bias, stride, padding)
+    if sliced is not None:
+        return sliced
     cols = Unfold.apply(x, kernel_size=(kh, kw), stride=stride, padding=padding)
     y = weight.reshape(o, c * kh * kw) @ cols                                  # (O, N OH OW)
     return ColsToImage.apply(y, *([] if bias is None else [bias]), image_hw=(oh, ow))
@@ -179,6 +200,10 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     if oh < 1 or ow < 1:
         raise ValueError(f"conv_transpose2d: output size ({oh}, {ow}) is empty for x shape "
                          f"{x.shape}, kernel ({kh}, {kw}), stride {stride}, padding {padding}")
+    sliced = _sliced(conv_transpose2d, x, cout * kh * kw, h * w, weight, bias, stride, padding,
+                     output_padding)
+    if sliced is not None:
+        return sliced
     cols = weight.reshape(cin, cout * kh * kw).T @ ImageToCols.apply(x)       # (Cout kh kw, N H W)
     out = Fold.apply(cols, x_shape=(n, cout, oh, ow), kernel_size=(kh, kw), stride=stride,
                      padding=padding)
