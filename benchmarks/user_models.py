@@ -121,21 +121,24 @@ def gan_step_flops(G, D, z_shape, x_shape):
 
 def cli_networks(lib):
     """The networks `tinygen train gan` builds for 28x28 grey images (tinygen/gan/networks.py,
-    unconditional: the 32x32 grid), as Sequentials: G's 32x32 output cropped to 28x28, D's
-    input padded to 32x32 with the background -1; D without batch norm."""
+    unconditional: the 32x32 grid, the widths of runs/gan.py's image defaults: G 256 -> 128 ->
+    64, D 32 -> 64 -> 128), as Sequentials: G's 32x32 output cropped to 28x28, D's input padded
+    to 32x32 with the background -1; D without batch norm."""
+    from tinygen.runs.gan import DEFAULTS
+    g, d = DEFAULTS["images"]["g_width"], DEFAULTS["images"]["d_width"]
     if lib is nn:
         crop, pad = nn.Crop2d((2, 2, 2, 2)), nn.Pad2d((2, 2, 2, 2), -1.0)
     else:                            # PyTorch: a negative zero-padding crops
         crop, pad = lib.ZeroPad2d(-2), lib.ConstantPad2d(2, -1.0)
-    G = lib.Sequential(lib.Linear(LATENT, 256 * 4 * 4), lib.BatchNorm1d(256 * 4 * 4), lib.ReLU(),
-                       lib.Unflatten(1, (256, 4, 4)), lib.ConvTranspose2d(256, 128, 4, 2, 1),
-                       lib.BatchNorm2d(128), lib.ReLU(), lib.ConvTranspose2d(128, 64, 4, 2, 1),
-                       lib.BatchNorm2d(64), lib.ReLU(), lib.ConvTranspose2d(64, 1, 4, 2, 1),
-                       lib.Tanh(), crop)
-    D = lib.Sequential(pad, lib.Conv2d(1, 64, 4, 2, 1), lib.LeakyReLU(0.2),
-                       lib.Conv2d(64, 128, 4, 2, 1), lib.LeakyReLU(0.2),
-                       lib.Conv2d(128, 256, 4, 2, 1), lib.LeakyReLU(0.2),
-                       lib.Flatten(), lib.Linear(256 * 4 * 4, 1))
+    G = lib.Sequential(lib.Linear(LATENT, 4 * g * 4 * 4), lib.BatchNorm1d(4 * g * 4 * 4),
+                       lib.ReLU(), lib.Unflatten(1, (4 * g, 4, 4)),
+                       lib.ConvTranspose2d(4 * g, 2 * g, 4, 2, 1), lib.BatchNorm2d(2 * g),
+                       lib.ReLU(), lib.ConvTranspose2d(2 * g, g, 4, 2, 1), lib.BatchNorm2d(g),
+                       lib.ReLU(), lib.ConvTranspose2d(g, 1, 4, 2, 1), lib.Tanh(), crop)
+    D = lib.Sequential(pad, lib.Conv2d(1, d, 4, 2, 1), lib.LeakyReLU(0.2),
+                       lib.Conv2d(d, 2 * d, 4, 2, 1), lib.LeakyReLU(0.2),
+                       lib.Conv2d(2 * d, 4 * d, 4, 2, 1), lib.LeakyReLU(0.2),
+                       lib.Flatten(), lib.Linear(4 * d * 4 * 4, 1))
     return G, D
 
 
@@ -198,7 +201,8 @@ def tinygen_gan(build, seed, z_shape, x_shape):
 
 def cli_dcgan28(seed, batch):
     """The library's own DCGAN step as `tinygen train gan --dataset mnist-5k` runs it: the
-    networks of gan.build_models, Adam and GANLoss from runs/gan.py's image defaults (lr 4e-4,
+    networks of gan.build_models (D at half width), Adam and GANLoss from runs/gan.py's image
+    defaults (lr 4e-4,
     betas (0, 0.99), non-saturating loss, lazy R1 0.01 every 4th step, DiffAugment's translation
     of D's inputs, EMA 0.995, D(G(z)) tracked every LOG_EVERY steps), gan.train_step then
     gan.update_ema. (The PyTorch loop beside it does not augment.)
@@ -214,8 +218,10 @@ def cli_dcgan28(seed, batch):
     from tinygen.runs import gan as run_gan
     cfg = run_gan.DEFAULTS["images"]
     tg_random.manual_seed(seed)
-    G, D = gan.build_models("dcgan", cfg["latent"], cfg["hidden"], (1, 28, 28))
-    G_ema = gan.build_models("dcgan", cfg["latent"], cfg["hidden"], (1, 28, 28))[0]
+    arch = ("dcgan", cfg["latent"], cfg["hidden"], (1, 28, 28))
+    widths = (cfg["g_width"], cfg["d_width"])
+    G, D = gan.build_models(*arch, widths=widths)
+    G_ema = gan.build_models(*arch, widths=widths)[0]
     G_ema.load_state_dict(G.state_dict())
     betas = (cfg["beta1"], cfg["beta2"])
     opt_G = optim.Adam(G.parameters(), lr=cfg["lr"], betas=betas)

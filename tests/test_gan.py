@@ -240,6 +240,7 @@ def test_examples_run_with_a_tiny_budget(tmp_path, script, args):
     (["--beta2", "1"], "--beta2 1.0 is out of range"),
     (["--model", "dcgan"], "--model dcgan does not fit 'ring8'"),
     (["--dataset", "mnist-5k", "--steps", "3"], "--steps is for 2D data"),
+    (["--d-width", "16"], "--d-width is for the DCGAN (image data)"),
 ])
 def test_bad_gan_flags_fail_with_one_line_before_writing(tmp_path, capsys, argv, message):
     from tinygen import cli
@@ -288,15 +289,37 @@ def test_the_unpadded_28x28_dcgan_keeps_its_layers():
         "net.2.bias": (128,), "net.5.weight": (1, 6272), "net.5.bias": (1,)}
 
 
+def test_dcgan_widths_come_from_the_config_and_old_runs_keep_radfords():
+    """g_width / d_width: the channels of G's last stage and D's first. A run made before they
+    were flags (no keys in its config.json) is rebuilt with 64 and 64, so its checkpoint loads."""
+    from tinygen.runs import gan as rg
+    data = rg.load_data({"dataset": "mnist-5k", "limit": 64})
+    cfg = rg.make_config({"dataset": "mnist-5k", "g_width": 8, "d_width": 4}, data)
+    trainer = rg.Trainer(cfg)
+    assert trainer.G.state_dict()["net.4.weight"].shape == (32, 16, 4, 4)  # 32 -> 16 -> 8 -> 1
+    assert trainer.D.state_dict()["net.1.weight"].shape == (4, 1, 4, 4)    # 1 -> 4 -> 8 -> 16
+    old = {k: v for k, v in cfg.items() if k not in ("g_width", "d_width")}
+    trainer = rg.Trainer(old)
+    assert trainer.G.state_dict()["net.4.weight"].shape == (256, 128, 4, 4)
+    assert trainer.D.state_dict()["net.1.weight"].shape == (64, 1, 4, 4)
+    defaults = rg.make_config({"dataset": "mnist-5k"}, data)
+    conditional = rg.make_config({"dataset": "mnist-5k", "conditional": True}, data)
+    assert (defaults["g_width"], defaults["d_width"]) == (64, rg.DEFAULTS["images"]["d_width"])
+    assert (conditional["g_width"], conditional["d_width"]) == (64, 64)
+
+
 @pytest.mark.parametrize("shape", [(1, 9, 9), (3, 6, 6), (1, 130, 130)])
 def test_a_size_the_image_models_cannot_build_is_refused_naming_it(shape):
     with pytest.raises(ValueError, match=f"got {shape[1]}x{shape[2]}; resize"):
         build_models("dcgan", 8, shape=shape)
 @pytest.mark.parametrize("script", ["dcgan_mnist.py", "cgan_mnist.py"])
 def test_image_examples_train_the_cli_default_recipe(script):
+    """dcgan_mnist.py: `tinygen train gan`'s image defaults; cgan_mnist.py: the same with the
+    conditional run's overrides."""
     import importlib.util
-    from tinygen.runs.gan import DEFAULTS
+    from tinygen.runs.gan import CONDITIONAL, DEFAULTS
     spec = importlib.util.spec_from_file_location(script[:-3], ROOT / "examples" / script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert module.RECIPE == {k: DEFAULTS["images"][k] for k in module.RECIPE}
+    recipe = {**DEFAULTS["images"], **(CONDITIONAL if script == "cgan_mnist.py" else {})}
+    assert module.RECIPE == {k: recipe[k] for k in module.RECIPE}

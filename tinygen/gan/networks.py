@@ -163,6 +163,7 @@ class DCGANDiscriminator(nn.Module):
 
         (1, 28, 28) and (3, 32, 32): (pad to 32x32) 64x16x16 -> 128x8x8 -> 256x4x4 -> 1
         (1, 28, 28) with grid=(1, 28, 28): 64x14x14 -> 128x7x7 -> 1
+        width=32 (`tinygen train gan`'s default for images): 32x16x16 -> 64x8x8 -> 128x4x4 -> 1
 
     Conditional (num_classes > 0): + <e(y), phi(x)> ('projection', e ~ N(0, 0.02) like psi's
     weights), or one more input channel e(y) reshaped to H x W ('concat').
@@ -224,13 +225,16 @@ def dcgan_init_(module: nn.Module) -> nn.Module:
 
 
 def build_models(model: str, latent_dim: int, hidden: int = 256, shape=None,
-                 num_classes: int = 0, conditioning: str = "projection", grid=None):
+                 num_classes: int = 0, conditioning: str = "projection", grid=None,
+                 widths=(64, 64)):
     """Step 1 of the GAN recipe: randomly initialise G and D (from tg.random) -> (G, D).
 
     shape: one example's shape: (2,) for 2D points (the MLP's default), (C, H, W) for images
     (the DCGAN's default (1, 28, 28); see nn.stages.conv_stages for the sizes it builds).
     num_classes > 0: the class-conditional DCGAN pair (D conditioned by `conditioning`).
-    grid: the (C, Hp, Wp) the DCGAN pair works on (default: default_grid(shape, num_classes))."""
+    grid: the (C, Hp, Wp) the DCGAN pair works on (default: default_grid(shape, num_classes)).
+    widths: the DCGAN pair's (G width, D width): the channels of G's last stage and of D's first
+    (each stage doubles them towards the coarse end; Radford et al.'s 64, 64)."""
     shape = tuple(shape or ((2,) if model == "mlp" else (1, 28, 28)))
     if model == "mlp":
         if num_classes:
@@ -239,8 +243,10 @@ def build_models(model: str, latent_dim: int, hidden: int = 256, shape=None,
         return (MLPGenerator(latent_dim, hidden, out_dim=shape[0]),
                 MLPDiscriminator(shape[0], hidden))
     if model == "dcgan":
-        return (dcgan_init_(DCGANGenerator(latent_dim, num_classes=num_classes,
+        g_width, d_width = widths
+        return (dcgan_init_(DCGANGenerator(latent_dim, width=g_width, num_classes=num_classes,
                                            image_shape=shape, grid=grid)),
-                dcgan_init_(DCGANDiscriminator(num_classes=num_classes, conditioning=conditioning,
-                                               image_shape=shape, grid=grid)))
+                dcgan_init_(DCGANDiscriminator(width=d_width, num_classes=num_classes,
+                                               conditioning=conditioning, image_shape=shape,
+                                               grid=grid)))
     raise ValueError(f"unknown GAN model {model!r}; expected 'mlp' or 'dcgan'")
