@@ -2,14 +2,15 @@
 
 Place in the tower: runs/ (imports tinygen, io, optim, data, gan, metrics, nn.stages and
 runs/directory, flags, labels, loop, scores; plots inside the figure function, see there). The
-loop itself is runs/loop.py; the networks and the step are tinygen/gan/. This file supplies the GAN's flags and defaults, feeds
-gan.train_step batches and noise, schedules the learning rate, keeps the EMA generator, and
-writes: metrics.jsonl (besides the epoch lines, one line per LOG_EVERY steps with "step"),
-loss.png, samples.png (images: also samples_epochNNN.png; 2D: the latest generated points)
-and, for 2D data, density.png / density.gif and snapshots.npz (the generated points behind
-them, one set per epoch); for images, interpolations.png (spherical interpolation between noise
-vectors). With --conditional (labelled images), G and D see class labels (gan/networks.py), the
-fake batch asks for uniformly drawn classes, and samples.png shows one row per class.
+loop itself is runs/loop.py; the networks and the step are tinygen/gan/. This file supplies the
+GAN's flags and defaults, feeds gan.train_step batches and noise, schedules the learning rate,
+keeps the EMA generator, and writes: metrics.jsonl (besides the epoch lines, one line per
+LOG_EVERY steps with "step"), loss.png, samples.png (images: also samples_epochNNN.png; 2D: the
+latest generated points) and, for 2D data, density.png / density.gif and snapshots.npz (the
+generated points behind them, one set per epoch); for images, interpolations.png (spherical
+interpolation between noise vectors). With --conditional (labelled images), G and D see class
+labels (gan/networks.py), the fake batch asks for uniformly drawn classes, and samples.png
+shows one row per class.
 
 Defaults per kind of data (DEFAULTS; chosen by measurement, see the README's GAN results): 2D
 points train an MLP GAN on fresh samples of the mixture with R1, a linearly decaying learning
