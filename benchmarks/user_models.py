@@ -122,10 +122,13 @@ def gan_step_flops(G, D, z_shape, x_shape):
 def cli_networks(lib):
     """The networks `tinygen train gan` builds for 28x28 grey images (tinygen/gan/networks.py,
     unconditional: the 32x32 grid, the widths of runs/gan.py's image defaults: G 256 -> 128 ->
-    64, D 32 -> 64 -> 128), as Sequentials: G's 32x32 output cropped to 28x28, D's input padded
-    to 32x32 with the background -1; D without batch norm."""
+    64 and its refining 3x3 convolutions at 16x16, D 32 -> 64 -> 128), as Sequentials: G's 32x32
+    output cropped to 28x28, D's input padded to 32x32 with the background -1; D without batch
+    norm."""
     from tinygen.runs.gan import DEFAULTS
     g, d = DEFAULTS["images"]["g_width"], DEFAULTS["images"]["d_width"]
+    refine = [layer for _ in range(DEFAULTS["images"]["g_refine"])
+              for layer in (lib.Conv2d(g, g, 3, 1, 1), lib.BatchNorm2d(g), lib.ReLU())]
     if lib is nn:
         crop, pad = nn.Crop2d((2, 2, 2, 2)), nn.Pad2d((2, 2, 2, 2), -1.0)
     else:                            # PyTorch: a negative zero-padding crops
@@ -134,7 +137,7 @@ def cli_networks(lib):
                        lib.ReLU(), lib.Unflatten(1, (4 * g, 4, 4)),
                        lib.ConvTranspose2d(4 * g, 2 * g, 4, 2, 1), lib.BatchNorm2d(2 * g),
                        lib.ReLU(), lib.ConvTranspose2d(2 * g, g, 4, 2, 1), lib.BatchNorm2d(g),
-                       lib.ReLU(), lib.ConvTranspose2d(g, 1, 4, 2, 1), lib.Tanh(), crop)
+                       lib.ReLU(), *refine, lib.ConvTranspose2d(g, 1, 4, 2, 1), lib.Tanh(), crop)
     D = lib.Sequential(pad, lib.Conv2d(1, d, 4, 2, 1), lib.LeakyReLU(0.2),
                        lib.Conv2d(d, 2 * d, 4, 2, 1), lib.LeakyReLU(0.2),
                        lib.Conv2d(2 * d, 4 * d, 4, 2, 1), lib.LeakyReLU(0.2),
@@ -220,8 +223,8 @@ def cli_dcgan28(seed, batch):
     tg_random.manual_seed(seed)
     arch = ("dcgan", cfg["latent"], cfg["hidden"], (1, 28, 28))
     widths = (cfg["g_width"], cfg["d_width"])
-    G, D = gan.build_models(*arch, widths=widths)
-    G_ema = gan.build_models(*arch, widths=widths)[0]
+    G, D = gan.build_models(*arch, widths=widths, refine=cfg["g_refine"])
+    G_ema = gan.build_models(*arch, widths=widths, refine=cfg["g_refine"])[0]
     G_ema.load_state_dict(G.state_dict())
     betas = (cfg["beta1"], cfg["beta2"])
     opt_G = optim.Adam(G.parameters(), lr=cfg["lr"], betas=betas)

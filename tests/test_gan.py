@@ -11,7 +11,7 @@ import pytest
 
 import tinygen as tg
 from tinygen import functional as F
-from tinygen import optim
+from tinygen import nn, optim
 from tinygen.gan import (GANLoss, build_models, diff_augment, r1_penalty, recalibrate_batchnorm,
                          train_step, update_ema, wgan_gradient_penalty)
 from tinygen.gradcheck import gradcheck
@@ -306,6 +306,29 @@ def test_dcgan_widths_come_from_the_config_and_old_runs_keep_radfords():
     conditional = rg.make_config({"dataset": "mnist-5k", "conditional": True}, data)
     assert (defaults["g_width"], defaults["d_width"]) == (64, rg.DEFAULTS["images"]["d_width"])
     assert (conditional["g_width"], conditional["d_width"]) == (64, 64)
+
+
+def test_the_refining_convolutions_come_from_the_config_and_old_runs_have_none():
+    """g_refine: 3x3 conv -> BN -> ReLU layers at G's last hidden stage (64x16x16 on the MNIST
+    grid), before the output stage; the output keeps its shape. A run made before the flag (no
+    key in its config.json) is rebuilt without them, so its checkpoint loads. The conditional
+    defaults keep none (measured that way); 2-D data refuses the flag."""
+    from tinygen.runs import gan as rg
+    data = rg.load_data({"dataset": "mnist-5k", "limit": 64})
+    cfg = rg.make_config({"dataset": "mnist-5k", "g_refine": 2}, data)
+    G = rg.Trainer(cfg).G
+    convs = [m for m in G.net if isinstance(m, nn.Conv2d)]
+    assert [m.weight.shape for m in convs] == [(64, 64, 3, 3)] * 2
+    assert G(tg.tensor(np.zeros((2, 100), np.float32))).shape == (2, 1, 28, 28)
+    old = rg.Trainer({k: v for k, v in cfg.items() if k != "g_refine"}).G
+    assert not any(isinstance(m, nn.Conv2d) for m in old.net)
+    assert rg.make_config({"dataset": "mnist-5k"}, data)["g_refine"] == \
+        rg.DEFAULTS["images"]["g_refine"]
+    assert rg.make_config({"dataset": "mnist-5k", "conditional": True}, data)["g_refine"] == 0
+    with pytest.raises(ValueError, match="--g-refine is for the DCGAN"):
+        rg.make_config({"dataset": "ring8", "g_refine": 1}, rg.load_data({"dataset": "ring8"}))
+    with pytest.raises(ValueError, match="--g-refine -1 is out of range"):
+        rg.make_config({"dataset": "mnist-5k", "g_refine": -1}, data)
 
 
 @pytest.mark.parametrize("shape", [(1, 9, 9), (3, 6, 6), (1, 130, 130)])
