@@ -110,8 +110,8 @@ class DCGANGenerator(nn.Module):
     refine (`tinygen train gan`'s image default: 1): 3x3 convolutions at the last hidden stage,
     where the strokes are drawn (16x16 on MNIST's grid), before the output stage doubles the
     size: a pixel of that stage sees its neighbours' features once more before the last stage
-    paints 2x2 output pixels from it (measured on mnist-5k: see the README). At width 64 one
-    costs about half the generator's arithmetic again; refine=0 is Radford et al.'s net.
+    paints 2x2 output pixels from it (measured on mnist-5k: see the README). On MNIST's grid
+    one costs about half the generator's arithmetic again; refine=0 is Radford et al.'s net.
 
     Conditional (num_classes > 0): each BN is class-conditional (de Vries et al. 2017; the
     generator of Miyato & Koyama 2018): after normalizing, h -> h * (1 + gamma_y) + beta_y with
