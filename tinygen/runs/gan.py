@@ -79,14 +79,16 @@ REFINE_BEFORE = 0   # G's 3x3 refining convolutions in image runs made before th
 # On D width 32, 68 epochs: R1 0.1 8.09 (77.8 % confident against 77.6), lr 3e-4 7.94.
 # Then (v4, seed 0, one thread; IS at E epochs, % confident): top-k generator updates (Sinha et
 # al. 2020; k from the batch down by 0.99 an epoch to half) 36: 7.68, 48: 7.72 (against 7.53,
-# 7.82); a 3x3 conv at 16x16 in G (g_refine 1: a 61 ms step at 2 threads, 53 without) 24: 7.60,
+# 7.82); a 3x3 conv at 16x16 in G (g_refine 1: a 62 ms step at 2 threads, 45 without) 24: 7.60,
 # 36: 7.84, 48: 8.07, 60: 8.19 (79.2 %), 68: 8.19 (78.8 %); G's last stage to 16 channels at
 # 32x32 and a 3x3 conv to the image instead: 36: 7.78 at the same cost; with g_refine 1, lr
 # 6e-4: 36: 7.90, 48: 8.10, 54: 8.08, 60: 8.16; lr 6e-4 decaying linearly to 0.25x over 60
 # epochs: 36: 7.87, 48: 8.09, 54: 8.21 (80.0 %), 60: 8.24 (79.7 %, fid 4.19) -- the default
 # (seeds 0 / 1 / 2 built by this file: 8.20 / 8.16 / 8.14, 79.1 / 78.4 / 78.9 %); to 0.1x
-# instead: 48: 8.00, 54: 8.10, 60: 8.15 (78.3 %); g_refine 2, 54 epochs (about the same time):
-# 42: 8.07, 48: 8.18, 54: 8.26 (79.5 %).
+# instead: 48: 8.00, 54: 8.10, 60: 8.15 (78.3 %); g_refine 2 over 54 epochs, seeds 0 / 1 / 2,
+# 48: 8.18 / 8.17 / 8.18 (78.3 / 78.8 / 78.9 %), 54: 8.26 / 8.19 / 8.32 (79.5 / 79.0 / 80.7 %)
+# -- better per epoch, but a step takes 82 ms against 66 (2 threads), so ten minutes hold about
+# 48 of its epochs: no better than g_refine 1 for the time, and 54 would take ~10.7 minutes.
 STEPS = {"grid25": 8000}   # 2D budgets that differ from DEFAULTS["points"]["steps"] (measured)
 # points, ring8 seed 2 (the seed nearest the 90 % line), % high quality of 50000 EMA samples
 # (tinygen eval's 2500 wobble by +-0.5): lr 1e-3 (the old default) 89.7; with R1 0.1 79.6,
