@@ -74,21 +74,13 @@ REFINE_BEFORE = 0   # G's 3x3 refining convolutions in image runs made before th
 # of 0.995 (the warm-up (1+t)/(10+t) keeps the decay below 0.998 for 4500 steps anyway).
 # D width 32 (a 52 ms step): 36: 7.53, 48: 7.82, 60: 8.02, 64: 7.99, 68: 8.07, 72: 8.11, 76:
 # 8.11; seeds 1 / 2 at 68: 8.01 / 8.02, at 76: 8.12 / 8.11 -- the default, 68 epochs (what
-# fitted in ten minutes), until the refining conv below. G width 48 as well: 48: 7.78, 60:
-# 7.95, 72: 8.01, 80: 8.11, 90: 8.09.
+# fitted in ten minutes) until g_refine. G width 48 as well: 48: 7.78, 60: 7.95, 80: 8.11.
 # On D width 32, 68 epochs: R1 0.1 8.09 (77.8 % confident against 77.6), lr 3e-4 7.94.
-# Then (v4, seed 0, one thread; IS at E epochs, % confident): top-k generator updates (Sinha et
-# al. 2020; k from the batch down by 0.99 an epoch to half) 36: 7.68, 48: 7.72 (against 7.53,
-# 7.82); a 3x3 conv at 16x16 in G (g_refine 1: a 62 ms step at 2 threads, 45 without) 24: 7.60,
-# 36: 7.84, 48: 8.07, 60: 8.19 (79.2 %), 68: 8.19 (78.8 %); G's last stage to 16 channels at
-# 32x32 and a 3x3 conv to the image instead: 36: 7.78 at the same cost; with g_refine 1, lr
-# 6e-4: 36: 7.90, 48: 8.10, 54: 8.08, 60: 8.16; lr 6e-4 decaying linearly to 0.25x over 60
-# epochs: 36: 7.87, 48: 8.09, 54: 8.21 (80.0 %), 60: 8.24 (79.7 %, fid 4.19) -- the default
-# (seeds 0 / 1 / 2 built by this file: 8.20 / 8.16 / 8.14, 79.1 / 78.4 / 78.9 %); to 0.1x
-# instead: 48: 8.00, 54: 8.10, 60: 8.15 (78.3 %); g_refine 2 over 54 epochs, seeds 0 / 1 / 2,
-# 48: 8.18 / 8.17 / 8.18 (78.3 / 78.8 / 78.9 %), 54: 8.26 / 8.19 / 8.32 (79.5 / 79.0 / 80.7 %)
-# -- better per epoch, but a step takes 82 ms against 66 (2 threads), so ten minutes hold about
-# 48 of its epochs: no better than g_refine 1 for the time, and 54 would take ~10.7 minutes.
+# Then (v4, seed 0, one thread, IS at E epochs; every number in the README): top-k G updates
+# (Sinha et al. 2020) 48: 7.72; g_refine 1 (a 62 ms step, 45 without) 48: 8.07, 60: 8.19; G's
+# last stage to 16 channels and a 3x3 conv at 32x32 36: 7.78 (g_refine 1: 7.84); g_refine 1
+# with lr 6e-4 60: 8.16, decaying to 0.25x 8.24 -- the default (seeds 0-2 built here: 8.20 /
+# 8.16 / 8.14), to 0.1x 8.15; g_refine 2, 54 ep: 8.26 / 8.19 / 8.32 but ~10.7 min (82 ms steps).
 STEPS = {"grid25": 8000}   # 2D budgets that differ from DEFAULTS["points"]["steps"] (measured)
 # points, ring8 seed 2 (the seed nearest the 90 % line), % high quality of 50000 EMA samples
 # (tinygen eval's 2500 wobble by +-0.5): lr 1e-3 (the old default) 89.7; with R1 0.1 79.6,
