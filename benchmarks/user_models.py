@@ -204,8 +204,8 @@ def tinygen_gan(build, seed, z_shape, x_shape):
 
 def cli_dcgan28(seed, batch):
     """The library's own DCGAN step as `tinygen train gan --dataset mnist-5k` runs it: the
-    networks of gan.build_models (D at half width), Adam and GANLoss from runs/gan.py's image
-    defaults (lr 4e-4,
+    networks of gan.build_models (D at half width, G's refining conv), Adam and GANLoss from
+    runs/gan.py's image defaults (their initial learning rate, held: a throughput benchmark;
     betas (0, 0.99), non-saturating loss, lazy R1 0.01 every 4th step, DiffAugment's translation
     of D's inputs, EMA 0.995, D(G(z)) tracked every LOG_EVERY steps), gan.train_step then
     gan.update_ema. (The PyTorch loop beside it does not augment.)

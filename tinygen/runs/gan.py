@@ -222,9 +222,9 @@ class Trainer:
     def __init__(self, cfg: dict):
         self.cfg = cfg
         self.k = num_classes(cfg)                       # 0: unconditional
-        # a run made before the networks had a grid (no "grid" in its config) works on its shape
-        # and a run made before the widths (the refining convolutions) were flags has Radford
-        # et al.'s 64 and 64 (none)
+        # a run made before the networks had a grid (no "grid" in its config) works on its shape,
+        # one made before the widths were flags has Radford et al.'s 64 and 64, and one made
+        # before g_refine has no refining convolution
         arch = (cfg["model"], cfg["latent"], cfg["hidden"], cfg["shape"], self.k,
                 cfg.get("d_conditioning", "projection"), cfg.get("grid", cfg["shape"]),
                 (cfg.get("g_width", WIDTH_BEFORE), cfg.get("d_width", WIDTH_BEFORE)),
