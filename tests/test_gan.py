@@ -8,13 +8,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 import tinygen as tg
 from tinygen import functional as F
 from tinygen import nn, optim
-from tinygen.gan import (GANLoss, build_models, diff_augment, r1_penalty, recalibrate_batchnorm,
-                         train_step, update_ema, wgan_gradient_penalty)
+from tinygen.gan import (GANLoss, LeCamAnchors, build_models, diff_augment, r1_penalty,
+                         recalibrate_batchnorm, train_step, update_ema, wgan_gradient_penalty)
 from tinygen.gradcheck import gradcheck
+from tinygen.testing import arrays, check_grads
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -101,6 +104,83 @@ def test_loss_halves_add_up_to_the_discriminator_loss_of_functional():
         -np.mean(np.log1p(np.exp(fake.data))), rel=1e-5)
     with pytest.raises(ValueError, match="hinge"):
         GANLoss("hinge")
+
+
+@pytest.mark.parametrize("side", ["real", "fake"])
+@given(st.integers(1, 6), st.floats(-3, 3), st.floats(-3, 3), st.data())
+def test_lecam_penalty_matches_its_definition_and_gradchecks(side, n, a_real, a_fake, data):
+    """real: E[relu(l - a_fake)^2], fake: E[relu(a_real - l)^2]; first and second order."""
+    logits = data.draw(arrays((n, 1), min_value=-5, max_value=5), label="logits")
+    other = a_fake if side == "real" else a_real
+    assume(np.all(np.abs(logits - other) > 1e-3))     # off the kink of relu(gap)^2's slope
+    anchors = LeCamAnchors()
+    anchors.real.data[0], anchors.fake.data[0] = a_real, a_fake
+    gap = logits - a_fake if side == "real" else a_real - logits
+    penalty = anchors.penalty(side, tg.tensor(logits))
+    assert penalty.item() == pytest.approx(np.mean(np.maximum(gap, 0) ** 2), rel=1e-12, abs=1e-12)
+    check_grads(lambda l: anchors.penalty(side, l), [tg.tensor(logits, requires_grad=True)])
+
+
+def test_lecam_anchors_start_at_the_first_batch_then_average():
+    anchors = LeCamAnchors(decay=0.9)
+    first = anchors.penalty("fake", tg.tensor(np.array([[1.0], [3.0]])))
+    assert first.item() == 0 and anchors.fake.data[0] == 2.0 and np.isnan(anchors.real.data[0])
+    assert anchors.penalty("real", tg.tensor(np.array([[4.0]]))).item() == 0   # its first call
+    assert anchors.real.data[0] == 4.0
+    # fake anchor 0.9 * 2 + 0.1 * 2.5; penalty mean(relu(4 - [0, 5])^2) = 16 / 2
+    assert anchors.penalty("fake", tg.tensor(np.array([[0.0], [5.0]]))).item() == 8.0
+    assert anchors.fake.data[0] == pytest.approx(2.05)
+
+
+def test_gan_loss_adds_the_lecam_penalty_to_both_halves_of_d_only():
+    rng = np.random.default_rng(4)
+    real, fake = (tg.tensor(rng.standard_normal((6, 1))) for _ in range(2))
+    plain, lecam = GANLoss(), GANLoss(lecam=0.5)
+    for _ in range(2):      # the first call on each side sets its anchor; the second pays
+        on_fake, on_real = lecam.discriminator_fake(fake), lecam.discriminator_real(real)
+    a_real, a_fake = lecam.anchors.real.data[0], lecam.anchors.fake.data[0]
+    assert on_fake.item() == pytest.approx(plain.discriminator_fake(fake).item() + 0.5 * np.mean(
+        np.maximum(a_real - fake.data, 0) ** 2))
+    assert on_real.item() == pytest.approx(plain.discriminator_real(real).item() + 0.5 * np.mean(
+        np.maximum(real.data - a_fake, 0) ** 2))
+    assert lecam.generator(fake).item() == plain.generator(fake).item()
+    assert plain.anchors is None
+    with pytest.raises(ValueError, match="LeCam weight must be >= 0"):
+        GANLoss(lecam=-1)
+
+
+def test_an_image_gan_resumed_with_its_lecam_anchors_is_the_run_that_never_stopped(tmp_path):
+    """The anchors are checkpointed (model "lecam"), so a resume goes on bit for bit. A constant
+    learning rate: with a decaying one, --epochs changes the schedule of the first epoch too."""
+    from tinygen import cli
+    args = ["train", "gan", "--dataset", "mnist-5k", "--limit", "64", "--batch-size", "16",
+            "--lr-final", "1", "--figures-every", "0", "--g-width", "8", "--d-width", "4",
+            "--lecam", "0.1"]
+    assert cli.main([*args, "--epochs", "2", "--out", str(tmp_path / "straight")]) == 0
+    assert cli.main([*args, "--epochs", "1", "--out", str(tmp_path / "resumed")]) == 0
+    assert cli.main([*args, "--epochs", "2", "--out", str(tmp_path / "resumed"), "--resume"]) == 0
+    straight, resumed = (np.load(tmp_path / name / "last.npz") for name in ("straight",
+                                                                             "resumed"))
+    arrays_ = [k for k in straight.files if k.startswith("model/")]
+    assert {"model/lecam/real", "model/lecam/fake"} <= set(arrays_)
+    assert np.isfinite(straight["model/lecam/real"]).all()
+    for key in arrays_:
+        assert np.array_equal(straight[key], resumed[key]), key
+
+
+def test_an_image_gan_draws_its_figures_every_fifth_epoch_and_at_the_end(tmp_path):
+    """Figures cost ~9 % of an MNIST epoch, so an image run draws them every 5th epoch by
+    default (--figures-every overrides); they draw no random numbers, so training is the same."""
+    from tinygen import cli
+    args = ["train", "gan", "--dataset", "mnist-5k", "--limit", "32", "--batch-size", "16",
+            "--epochs", "6", "--g-width", "8", "--d-width", "4"]
+    assert cli.main([*args, "--out", str(tmp_path / "default")]) == 0
+    assert cli.main([*args, "--out", str(tmp_path / "every"), "--figures-every", "1"]) == 0
+    drawn = sorted(p.name for p in (tmp_path / "default").glob("samples_epoch*.png"))
+    assert drawn == ["samples_epoch005.png", "samples_epoch006.png"]
+    assert len(list((tmp_path / "every").glob("samples_epoch*.png"))) == 6
+    default, every = (np.load(tmp_path / name / "last.npz") for name in ("default", "every"))
+    assert all(np.array_equal(default[k], every[k]) for k in default.files if "/" in k)
 
 
 def test_update_ema_averages_parameters():
@@ -241,6 +321,7 @@ def test_examples_run_with_a_tiny_budget(tmp_path, script, args):
     (["--model", "dcgan"], "--model dcgan does not fit 'ring8'"),
     (["--dataset", "mnist-5k", "--steps", "3"], "--steps is for 2D data"),
     (["--d-width", "16"], "--d-width is for the DCGAN (image data)"),
+    (["--lecam", "-0.1"], "--lecam -0.1 is out of range"),
 ])
 def test_bad_gan_flags_fail_with_one_line_before_writing(tmp_path, capsys, argv, message):
     from tinygen import cli

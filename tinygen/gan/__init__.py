@@ -2,17 +2,17 @@
 
 Place in the tower: the model floor, beside tinygen.vae (imports tinygen, functional, nn).
     networks.py   MLP and DCGAN generators/discriminators, build_models (step 1 of the recipe)
-    objective.py  GANLoss, the R1 and WGAN-GP penalties, train_step (steps 2-9), the EMA
+    objective.py  GANLoss, the R1, WGAN-GP and LeCam penalties, train_step (steps 2-9), the EMA
                   generator and its batch-norm recalibration, DiffAugment
 A whole run for the command line (schedule, logs, checkpoints, figures) is tinygen/runs/gan.py.
 """
 from .networks import (DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator,
                        build_models, dcgan_init_)
-from .objective import (AUGMENTS, LOSSES, GANLoss, augmentation, descend, diff_augment,
-                        r1_penalty, recalibrate_batchnorm, train_step, update_ema,
+from .objective import (AUGMENTS, LOSSES, GANLoss, LeCamAnchors, augmentation, descend,
+                        diff_augment, r1_penalty, recalibrate_batchnorm, train_step, update_ema,
                         wgan_gradient_penalty)
 
-__all__ = ["AUGMENTS", "DCGANDiscriminator", "DCGANGenerator", "GANLoss", "LOSSES",
+__all__ = ["AUGMENTS", "DCGANDiscriminator", "DCGANGenerator", "GANLoss", "LOSSES", "LeCamAnchors",
            "MLPDiscriminator", "MLPGenerator", "augmentation", "build_models", "dcgan_init_",
            "descend", "diff_augment",
            "r1_penalty", "recalibrate_batchnorm", "train_step", "update_ema",

@@ -30,12 +30,13 @@ network in gan/networks.py takes the labels as an optional second argument).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 import tinygen as tg
 from tinygen import functional as F
+from tinygen import nn
 
 LOSSES = ("non_saturating", "minimax", "wgan-gp")
 
@@ -54,16 +55,25 @@ class GANLoss:
     r1 > 0 adds the R1 penalty (r1 / 2) E_x |grad_x l_real(x)|^2 on reals (Mescheder et al. 2018);
     with r1_every = k it is applied every k-th step with weight k * r1 ("lazy regularization",
     Karras et al. 2020), which saves most of its double-backward cost.
+    lecam > 0 adds the LeCam penalty to D's two halves (Tseng et al. 2021; see LeCamAnchors):
+        D on fakes  + lecam * E[relu(a_real - l_fake)^2]
+        D on reals  + lecam * E[relu(l_real - a_fake)^2]
     """
     kind: str = "non_saturating"
     real_label: float = 1.0
     r1: float = 0.0
     gp: float = 10.0
     r1_every: int = 1
+    lecam: float = 0.0
+    anchors: "LeCamAnchors | None" = field(default=None, repr=False)
 
     def __post_init__(self):
         if self.kind not in LOSSES:
             raise ValueError(f"GAN loss must be one of {LOSSES}, got {self.kind!r}")
+        if self.lecam < 0:
+            raise ValueError(f"the LeCam weight must be >= 0, got {self.lecam}")
+        if self.lecam > 0 and self.anchors is None:
+            self.anchors = LeCamAnchors()
 
     @property
     def _kind(self) -> str:
@@ -71,13 +81,52 @@ class GANLoss:
         return "wasserstein" if self.kind == "wgan-gp" else self.kind
 
     def discriminator_fake(self, fake_logits):
-        return F.gan_fake_loss(fake_logits, self._kind)
+        loss = F.gan_fake_loss(fake_logits, self._kind)
+        if self.lecam > 0:   # push D's fake logits up toward where its real ones have been
+            loss = loss + self.lecam * self.anchors.penalty("fake", fake_logits)
+        return loss
 
     def discriminator_real(self, real_logits):
-        return F.gan_real_loss(real_logits, self._kind, self.real_label)
+        loss = F.gan_real_loss(real_logits, self._kind, self.real_label)
+        if self.lecam > 0:   # and its real logits down toward where its fake ones have been
+            loss = loss + self.lecam * self.anchors.penalty("real", real_logits)
+        return loss
 
     def generator(self, fake_logits):
         return F.gan_generator_loss(fake_logits, self._kind)
+
+
+class LeCamAnchors(nn.Module):
+    """The LeCam penalty's anchors (Tseng et al. 2021, "Regularizing Generative Adversarial
+    Networks under Limited Data"): a_real and a_fake, moving averages of D's mean logit on real
+    and on fake batches,  a <- decay a + (1 - decay) mean(logits)  at every D loss on that side.
+
+    penalty("fake", l) = E[relu(a_real - l)^2]: a fake logit below where real logits have been
+    is penalised, and penalty("real", l) = E[relu(l - a_fake)^2] likewise. D is kept from
+    driving its two outputs apart without bound, which is what a D does when it starts to
+    memorise a small training set; the paper ties the penalty to the LeCam divergence. Each
+    call first updates its own side's anchor from the batch (a plain number, no gradient); the
+    first call on a side only sets its anchor, and costs nothing. The anchors are buffers (NaN
+    until set), so a checkpoint of this module lets a resumed run go on with them.
+    """
+
+    def __init__(self, decay: float = 0.99):
+        super().__init__()
+        self.decay = decay
+        self.register_buffer("real", np.full(1, np.nan))   # float64: running means of logits
+        self.register_buffer("fake", np.full(1, np.nan))
+
+    def penalty(self, side: str, logits):
+        """Update the `side` anchor ("real" or "fake") from logits (N, 1); return the penalty."""
+        anchor = getattr(self, side).data
+        mean = float(np.mean(logits.data, dtype=np.float64))
+        first = bool(np.isnan(anchor[0]))
+        anchor[0] = mean if first else self.decay * anchor[0] + (1 - self.decay) * mean
+        other = float(getattr(self, "fake" if side == "real" else "real").data[0])
+        if first or np.isnan(other):
+            return logits.sum() * 0.0
+        gap = other - logits if side == "fake" else logits - other   # > 0: past the anchor
+        return (gap.relu() ** 2).mean()
 
 
 # -- gradient penalties: second-order autograd (tg.grad with create_graph=True) ----------------

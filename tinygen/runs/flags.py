@@ -49,6 +49,7 @@ def add_run_flags(p, default_dataset: str, default_out: str) -> None:
     p.add_argument("--out", default=default_out, help="run directory (default: %(default)s)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--force", action="store_true", help="overwrite an existing run in --out")
-    p.add_argument("--figures-every", type=int, default=1, metavar="EPOCHS",
-                   help="write the figures every this many epochs and at the end (0: never)")
+    p.add_argument("--figures-every", type=int, default=None, metavar="EPOCHS",
+                   help="write the figures every this many epochs and at the end (0: never; "
+                        "default 1, image GANs 5)")
 

@@ -15,8 +15,8 @@ differs. A driver is a module with
     make_config(flags, data) -> dict   a new run's config.json from the given flags and the data
     set_budget(config, flags)          the budget (--epochs, --steps) of a new or resumed run
     Trainer(config)   .models, .optimizers, .train_epoch(epoch, data, log) -> record,
-                      .figures(epoch, data, run_dir), .epoch_line(epoch, record) -> str,
-                      .checkpoint_meta(epoch) -> dict
+                      .figures(epoch, data, run_dir), .figures_every (--figures-every's
+                      default), .epoch_line(epoch, record) -> str, .checkpoint_meta(epoch) -> dict
     evaluate(run_dir, args) -> dict,  sample(run_dir, n, seed, label) -> np.ndarray
     encode(run_dir, dataset, split) -> {"mu", ["y"]}    (VAE only: a GAN has no encoder)
 
@@ -105,7 +105,7 @@ def train(driver, args) -> None:
     tg.random.manual_seed(cfg["seed"])
     trainer = driver.Trainer(cfg)
     start = run.resume_from(trainer.models, trainer.optimizers)
-    every = args.figures_every
+    every = trainer.figures_every if args.figures_every is None else args.figures_every
     for epoch in range(start, cfg["epochs"]):
         t0 = time.perf_counter()
         record = trainer.train_epoch(epoch, data, run.log)

@@ -115,6 +115,7 @@ class Trainer:
                                      cfg["hidden"], self.k)
         self.optimizer = optim.Adam(self.model.parameters(), lr=cfg["lr"])
         self.models, self.optimizers = {"model": self.model}, {"optimizer": self.optimizer}
+        self.figures_every = 1
         self.prior_z = np.random.default_rng(cfg["seed"]).standard_normal((64, cfg["latent"]))
         self.prior_y = None
         if self.k:   # samples.png: a row per class, the same 10 codes in each row
