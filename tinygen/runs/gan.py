@@ -45,7 +45,7 @@ DEFAULTS = {
     "points": dict(model="mlp", latent=2, hidden=128, batch_size=512, lr=2e-3, lr_final=0.01,
                    beta1=0.5, beta2=0.99, r1=1.0, ema=0.99, real_label=1.0, augment="none",
                    steps=4000, steps_per_epoch=500, lr_d_ratio=1.0, r1_every=1, lecam=0.0),
-    "images": dict(model="dcgan", latent=100, hidden=0, batch_size=32, lr=6e-4, lr_final=0.25,
+    "images": dict(model="dcgan", latent=100, hidden=0, batch_size=32, lr=8e-4, lr_final=0.25,
                    beta1=0.0, beta2=0.99, r1=0.01, ema=0.995, real_label=1.0,
                    augment="translation", epochs=60, lr_d_ratio=1.0, r1_every=4,
                    g_width=64, d_width=32, g_refine=1, lecam=0.0),
