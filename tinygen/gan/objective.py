@@ -1,6 +1,7 @@
 """Adversarial training, written out step by step: losses, penalties, the training step.
 
-Place in the tower: gan/ (imports NumPy, tinygen, tinygen.functional; the networks are in
+Place in the tower: gan/ (imports NumPy, tinygen, tinygen.functional, tinygen.nn (LeCamAnchors
+is a Module, so checkpoints carry its running means); the networks are in
 gan/networks.py, a whole run for the command line in runs/gan.py). The examples
 examples/gan_2d.py and examples/dcgan_mnist.py write the same step by hand with the public API.
 
