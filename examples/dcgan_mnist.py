@@ -13,8 +13,12 @@ quarter of it over the run, every image D sees moved by up to 2 pixels (DiffAugm
 translation, Zhao et al. 2020), a lazy R1 penalty on real images every 4th step (Mescheder et
 al. 2018), and an exponential moving average of the generator's weights for sampling, whose
 batch-norm statistics are recomputed before it draws (its weights are an average: the statistics
-copied from the trained G do not fit them). Each of the nine steps of the recipe is marked; the
-CLI runs the same step packaged as tinygen.gan.train_step. Writes samples.png every epoch.
+copied from the trained G do not fit them). Beside the noise, G gets one of ten categorical codes
+c (InfoGAN, Chen et al. 2016), and D a second head that guesses c from the image: both players
+also minimise that guess's cross-entropy, so what G draws for one code is told apart from what it
+draws for another (fewer samples halfway between two digits). Each of the nine steps of the
+recipe is marked; the CLI runs the same step packaged as tinygen.gan.train_step. Writes
+samples.png every epoch.
 """
 import argparse
 from pathlib import Path
@@ -31,7 +35,7 @@ from tinygen.plots import save_image_grid
 
 RECIPE = dict(latent=100, batch_size=32, lr=8e-4, lr_final=0.25, beta1=0.0, beta2=0.99,
               r1=0.01, r1_every=4, ema=0.995, epochs=60, augment="translation", g_width=64,
-              d_width=32, g_refine=1)
+              d_width=32, g_refine=1, codes=10, info=0.5)
 
 
 def main():
@@ -47,14 +51,19 @@ def main():
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     latent, r1, every = RECIPE["latent"], RECIPE["r1"], RECIPE["r1_every"]
+    codes, info = RECIPE["codes"], RECIPE["info"]
     tg.random.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     x_train = as_float(load_dataset("mnist-5k", "train").x[:args.limit]) * 2 - 1  # -> [-1, 1]
 
-    # Step 1: randomly initialize the weights of the generator and the discriminator.
-    G = dcgan_init_(DCGANGenerator(latent, width=RECIPE["g_width"], refine=RECIPE["g_refine"]))
-    D = dcgan_init_(DCGANDiscriminator(width=RECIPE["d_width"]))
-    G_ema = DCGANGenerator(latent, width=RECIPE["g_width"], refine=RECIPE["g_refine"])
+    # Step 1: randomly initialize the weights of the generator and the discriminator. G takes
+    #         a code where a conditional G takes a class (its batch norms' per-code gain and
+    #         bias), D has the code head q.
+    G = dcgan_init_(DCGANGenerator(latent, width=RECIPE["g_width"], refine=RECIPE["g_refine"],
+                                   num_classes=codes))
+    D = dcgan_init_(DCGANDiscriminator(width=RECIPE["d_width"], codes=codes))
+    G_ema = DCGANGenerator(latent, width=RECIPE["g_width"], refine=RECIPE["g_refine"],
+                           num_classes=codes)
     G_ema.load_state_dict(G.state_dict())
     betas = (RECIPE["beta1"], RECIPE["beta2"])
     opt_G = optim.Adam(G.parameters(), lr=args.lr, betas=betas)
@@ -62,10 +71,13 @@ def main():
     g_params, d_params = list(G.parameters()), list(D.parameters())
     augment = augmentation(RECIPE["augment"])      # x (N, 1, 28, 28) -> randomly moved copies
     fixed_z = rng.standard_normal((64, latent)).astype(np.float32)
+    fixed_c = np.arange(64) % codes                  # the samples cycle through the codes
 
     def update(opt, loss, params):
-        """Gradient of loss w.r.t. these parameters ONLY (the other player gets none), step."""
-        for p, g in zip(params, tg.grad(loss, params)):
+        """Gradient of loss w.r.t. these parameters ONLY (the other player gets none), step.
+        (A parameter the loss does not use -- D's code head on real images -- gets None: Adam
+        skips it.)"""
+        for p, g in zip(params, tg.grad(loss, params, allow_unused=True)):
             p.grad = g
         opt.step()
 
@@ -76,20 +88,26 @@ def main():
             lr = args.lr * (1 - (1 - RECIPE["lr_final"]) * step / max(1, total - 1))
             for opt in (opt_G, opt_D):
                 opt.param_groups[0]["lr"] = lr
-            # Step 2: sample a noise vector and generate images with the generator.
+            # Step 2: sample a noise vector and a code, and generate images with the generator.
             z = tg.tensor(rng.standard_normal((args.batch_size, latent)).astype(np.float32))
-            fake = G(z)
+            c = rng.integers(0, codes, size=args.batch_size)
+            fake = G(z, c)
             # Step 3: D's probability that the generated images are real (a detached copy:
-            #         this graph does not reach the generator).
-            fake_logits = D(augment(fake.detach(), rng))
-            # Step 4: the losses assuming the images are fake (D's) and real (G's).
-            loss_as_fake = F.binary_cross_entropy_with_logits(fake_logits, 0.0)
+            #         this graph does not reach the generator), and its guess q of the code.
+            fake_logits, q = D(augment(fake.detach(), rng), codes=True)
+            # Step 4: the losses assuming the images are fake (D's) and real (G's); D also
+            #         learns to read the code: -log Q(c | x), weighted by info.
+            code_loss = info * F.cross_entropy(q, c)
+            loss_as_fake = F.binary_cross_entropy_with_logits(fake_logits, 0.0) + code_loss
             loss_as_real = F.binary_cross_entropy_with_logits(fake_logits, 1.0)
             # Step 5: train D to call them fake; the generator gets no update.
             update(opt_D, loss_as_fake, d_params)
-            # Step 6: the generator's penalty through D's probability, differentiated with
-            #         respect to G's parameters only (it does not train D).
-            loss_g = F.gan_generator_loss(D(augment(fake, rng)), "non_saturating")
+            # Step 6: the generator's penalty through D's probability, and through D's guess of
+            #         the code (G wants it read right), differentiated with respect to G's
+            #         parameters only (it does not train D).
+            logits_g, q_g = D(augment(fake, rng), codes=True)
+            loss_g = (F.gan_generator_loss(logits_g, "non_saturating")
+                      + info * F.cross_entropy(q_g, c))
             # Step 7: train G so that D takes its images for real; then average its weights
             #         (a faster average at the start, so the random init is forgotten).
             update(opt_G, loss_g, g_params)
@@ -114,9 +132,10 @@ def main():
             if args.steps and step >= args.steps:
                 break
         # Sampling: the EMA generator, with batch-norm statistics of its own activations.
-        recalibrate_batchnorm(G_ema, rng.standard_normal((1000, latent)).astype(np.float32))
+        recalibrate_batchnorm(G_ema, rng.standard_normal((1000, latent)).astype(np.float32),
+                              np.arange(1000) % codes)
         with tg.no_grad():
-            images = (G_ema(tg.tensor(fixed_z)).data + 1) / 2
+            images = (G_ema(tg.tensor(fixed_z), fixed_c).data + 1) / 2
         save_image_grid(images, out / "samples.png", title=f"epoch {epoch + 1} (EMA generator)")
         print(f"epoch {epoch + 1} done, {step} steps; wrote {out / 'samples.png'}", flush=True)
         if args.steps and step >= args.steps:

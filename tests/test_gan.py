@@ -400,7 +400,7 @@ def test_the_refining_convolutions_come_from_the_config_and_old_runs_have_none()
     G = rg.Trainer(cfg).G
     convs = [m for m in G.net if isinstance(m, nn.Conv2d)]
     assert [m.weight.shape for m in convs] == [(64, 64, 3, 3)] * 2
-    assert G(tg.tensor(np.zeros((2, 100), np.float32))).shape == (2, 1, 28, 28)
+    assert G(tg.tensor(np.zeros((2, 100), np.float32)), np.zeros(2, int)).shape == (2, 1, 28, 28)
     old = rg.Trainer({k: v for k, v in cfg.items() if k != "g_refine"}).G
     assert not any(isinstance(m, nn.Conv2d) for m in old.net)
     assert rg.make_config({"dataset": "mnist-5k"}, data)["g_refine"] == \

@@ -177,10 +177,15 @@ class DCGANDiscriminator(nn.Module):
 
     Conditional (num_classes > 0): + <e(y), phi(x)> ('projection', e ~ N(0, 0.02) like psi's
     weights), or one more input channel e(y) reshaped to H x W ('concat').
+
+    codes = K > 0 (InfoGAN, Chen et al. 2016): a second head q = Linear(F, K) on the same
+    features phi(x), the logits of Q(c | x), D's guess of which of K categorical codes c the
+    generator was given (D(x, codes=True) returns both heads; gan/objective.py's code loss).
     """
 
     def __init__(self, channels: int = 1, width: int = 64, num_classes: int = 0,
-                 conditioning: str = "projection", image_shape=None, grid=None):
+                 conditioning: str = "projection", image_shape=None, grid=None,
+                 codes: int = 0):
         super().__init__()
         if conditioning not in D_CONDITIONINGS:
             raise ValueError(f"discriminator conditioning must be one of {D_CONDITIONINGS}, "
@@ -188,7 +193,7 @@ class DCGANDiscriminator(nn.Module):
         image_shape = tuple(image_shape or (channels, 28, 28))
         grid = tuple(grid or default_grid(image_shape, num_classes))
         stages, h0, w0 = conv_stages(grid)
-        self.num_classes, self.conditioning = num_classes, conditioning
+        self.num_classes, self.conditioning, self.codes = num_classes, conditioning, codes
         concat = bool(num_classes) and conditioning == "concat"
         layers = [nn.Pad2d(_border(image_shape, grid), value=-1.0)] if grid != image_shape else []
         layers += [nn.Conv2d(image_shape[0] + concat, width, 4, stride=2, padding=1),
@@ -203,19 +208,27 @@ class DCGANDiscriminator(nn.Module):
         elif num_classes:
             self.embed = nn.Embedding(num_classes, c * h0 * w0)
             init.normal_(self.embed.weight, 0.0, 0.02)
+        if codes:
+            self.q = nn.Linear(c * h0 * w0, codes)
 
-    def forward(self, x, y=None):
-        if not self.num_classes:
-            return self.net(x)
-        _check_labels(self, y)
-        if self.conditioning == "concat":
-            label_map = self.embed(y).reshape(len(x), 1, *x.shape[2:])
-            return self.net(tg.concatenate([x, label_map], axis=1))
+    def forward(self, x, y=None, codes: bool = False):
+        """logits (N, 1); codes=True: (logits, Q's code logits (N, K)) (InfoGAN, see above)"""
+        if self.num_classes:
+            _check_labels(self, y)
+        if self.num_classes and self.conditioning == "concat":
+            x = tg.concatenate([x, self.embed(y).reshape(len(x), 1, *x.shape[2:])], axis=1)
         *body, psi = self.net
         phi = x
         for layer in body:
             phi = layer(phi)                                     # phi(x): (N, F)
-        return psi(phi) + (self.embed(y) * phi).sum(axis=1, keepdims=True)
+        logits = psi(phi)
+        if self.num_classes and self.conditioning == "projection":
+            logits = logits + (self.embed(y) * phi).sum(axis=1, keepdims=True)
+        if codes:
+            if not self.codes:
+                raise ValueError("this discriminator has no code head (built with codes=0)")
+            return logits, self.q(phi)
+        return logits
 
 
 def dcgan_init_(module: nn.Module) -> nn.Module:
@@ -236,7 +249,7 @@ def dcgan_init_(module: nn.Module) -> nn.Module:
 
 def build_models(model: str, latent_dim: int, hidden: int = 256, shape=None,
                  num_classes: int = 0, conditioning: str = "projection", grid=None,
-                 widths=(64, 64), refine: int = 0):
+                 widths=(64, 64), refine: int = 0, codes: int = 0):
     """Step 1 of the GAN recipe: randomly initialise G and D (from tg.random) -> (G, D).
 
     shape: one example's shape: (2,) for 2D points (the MLP's default), (C, H, W) for images
@@ -245,8 +258,13 @@ def build_models(model: str, latent_dim: int, hidden: int = 256, shape=None,
     grid: the (C, Hp, Wp) the DCGAN pair works on (default: default_grid(shape, num_classes)).
     widths: the DCGAN pair's (G width, D width): the channels of G's last stage and of D's first
     (each stage doubles them towards the coarse end; Radford et al.'s 64, 64).
-    refine: the DCGAN generator's 3x3 convolutions at its last hidden stage (DCGANGenerator)."""
+    refine: the DCGAN generator's 3x3 convolutions at its last hidden stage (DCGANGenerator).
+    codes: K > 0 categorical codes (InfoGAN, unconditional pairs only): G takes a code c in
+    [0, K) where a conditional G takes a label (class-conditional batch norm), and D gets the
+    head Q(c | x)."""
     shape = tuple(shape or ((2,) if model == "mlp" else (1, 28, 28)))
+    if codes and (num_classes or model != "dcgan"):
+        raise ValueError("categorical codes (InfoGAN) are for the unconditional DCGAN")
     if model == "mlp":
         if num_classes:
             raise ValueError("the conditional GAN is the DCGAN (images); the MLP GAN is not "
@@ -255,9 +273,10 @@ def build_models(model: str, latent_dim: int, hidden: int = 256, shape=None,
                 MLPDiscriminator(shape[0], hidden))
     if model == "dcgan":
         g_width, d_width = widths
-        return (dcgan_init_(DCGANGenerator(latent_dim, width=g_width, num_classes=num_classes,
+        return (dcgan_init_(DCGANGenerator(latent_dim, width=g_width,
+                                           num_classes=num_classes or codes,
                                            image_shape=shape, grid=grid, refine=refine)),
                 dcgan_init_(DCGANDiscriminator(width=d_width, num_classes=num_classes,
                                                conditioning=conditioning, image_shape=shape,
-                                               grid=grid)))
+                                               grid=grid, codes=codes)))
     raise ValueError(f"unknown GAN model {model!r}; expected 'mlp' or 'dcgan'")

@@ -59,6 +59,10 @@ class GANLoss:
     lecam > 0 adds the LeCam penalty to D's two halves (Tseng et al. 2021; see LeCamAnchors):
         D on fakes  + lecam * E[relu(a_real - l_fake)^2]
         D on reals  + lecam * E[relu(l_real - a_fake)^2]
+    With categorical codes (InfoGAN, Chen et al. 2016; train_step's `codes`), D on fakes and G
+    both add info * code_loss, code_loss = E[-log Q(c | G(z, c))] (see code_loss): a lower
+    bound on the mutual information between the code and the sample, raised by both players,
+    so that what G draws for one code is told apart from what it draws for another.
     """
     kind: str = "non_saturating"
     real_label: float = 1.0
@@ -66,6 +70,7 @@ class GANLoss:
     gp: float = 10.0
     r1_every: int = 1
     lecam: float = 0.0
+    info: float = 1.0
     anchors: "LeCamAnchors | None" = field(default=None, repr=False)
 
     def __post_init__(self):
@@ -81,11 +86,11 @@ class GANLoss:
         """The name of the formula in tinygen.functional (WGAN-GP's critic loss: wasserstein)."""
         return "wasserstein" if self.kind == "wgan-gp" else self.kind
 
-    def discriminator_fake(self, fake_logits):
+    def discriminator_fake(self, fake_logits, code_loss=None):
         loss = F.gan_fake_loss(fake_logits, self._kind)
         if self.lecam > 0:   # push D's fake logits up toward where its real ones have been
             loss = loss + self.lecam * self.anchors.penalty("fake", fake_logits)
-        return loss
+        return loss if code_loss is None else loss + self.info * code_loss
 
     def discriminator_real(self, real_logits):
         loss = F.gan_real_loss(real_logits, self._kind, self.real_label)
@@ -93,8 +98,9 @@ class GANLoss:
             loss = loss + self.lecam * self.anchors.penalty("real", real_logits)
         return loss
 
-    def generator(self, fake_logits):
-        return F.gan_generator_loss(fake_logits, self._kind)
+    def generator(self, fake_logits, code_loss=None):
+        loss = F.gan_generator_loss(fake_logits, self._kind)
+        return loss if code_loss is None else loss + self.info * code_loss
 
 
 class LeCamAnchors(nn.Module):
@@ -162,6 +168,18 @@ def wgan_gradient_penalty(D, real, fake, rng, y=None):
     return ((norms - 1) ** 2).mean()
 
 
+# -- InfoGAN's categorical code --------------------------------------------------------------
+def code_loss(D, x, codes, y=None):
+    """D's logits (N, 1) on x and InfoGAN's code loss (Chen et al. 2016) -> (logits, loss):
+    loss = E[-log Q(c | x)] = cross_entropy(q(phi(x)), c), the codes c (N,) in [0, K) that G
+    was given for x = G(z, c). Since H(c) = log K is fixed, log K - loss is a lower bound on the
+    mutual information I(c; G(z, c)). codes None: (D(x, y), None), no code head is used."""
+    if codes is None:
+        return D(x, y), None
+    logits, q = D(x, y, codes=True)
+    return logits, F.cross_entropy(q, codes)
+
+
 # -- one step --------------------------------------------------------------------------------
 def descend(optimizer, loss, params) -> None:
     """One optimizer step on `loss` with respect to `params` only: grad = d loss / d params is
@@ -180,37 +198,40 @@ def _probability(logits) -> float:
 
 
 def train_step(G, D, opt_G, opt_D, x_real, z, loss: GANLoss, augment=None, rng=None,
-               track: bool = False, step: int = 0, y_real=None, y_fake=None) -> dict:
+               track: bool = False, step: int = 0, y_real=None, y_fake=None,
+               codes=None) -> dict:
     """One adversarial step on a real batch x_real (N, ...) and noise z (N, latent) -> stats.
     Conditional GAN: y_real (N,) the labels of x_real, y_fake (N,) the labels asked of G.
+    InfoGAN (unconditional): codes (N,) the categorical codes given to G(z, codes), which D's
+    code head must recover (code_loss; D built with codes=K).
 
     augment: an optional differentiable map applied to every input of D (DiffAugment, Zhao et
     al. 2020); rng: np.random.Generator for the augmentation and WGAN-GP mixing (default
     tg.random's). track=True also measures D(G(z)) after the generator's update (one more
     forward pass, no gradient); step: the step's number (for loss.r1_every). Stats: loss_d,
     loss_g, d_real, d_fake (D(G(z)) when D is trained), d_fake_g (when G is trained),
-    [d_fake_after], [penalty].
+    [d_fake_after], [penalty], [code_loss] (G's, InfoGAN).
     """
     rng = rng if rng is not None else tg.random.get_rng()
     aug = augment if augment is not None else (lambda x, rng: x)
     d_params, g_params = list(D.parameters()), list(G.parameters())
     x_real = x_real if isinstance(x_real, tg.Tensor) else tg.tensor(x_real)
     z = z if isinstance(z, tg.Tensor) else tg.tensor(z)
-    # Step 2: sample a noise vector (z, and the classes y_fake when conditional, both drawn by
-    #         the caller) and generate samples.
-    fake = G(z, y_fake)
+    # Step 2: sample a noise vector (z, and the classes y_fake when conditional or the codes
+    #         of an InfoGAN, all drawn by the caller) and generate samples.
+    fake = G(z, y_fake if codes is None else codes)
     # Step 3: D's probability that the generated samples are real (D sees a detached copy:
-    #         the generator is not in this graph).
-    fake_logits = D(aug(fake.detach(), rng), y_fake)
+    #         the generator is not in this graph); with codes, also its guess of the code.
+    fake_logits, code_loss_d = code_loss(D, aug(fake.detach(), rng), codes, y_fake)
     # Step 4: the losses assuming the samples are fake (D's) and assuming they are real (G's).
-    loss_as_fake = loss.discriminator_fake(fake_logits)
-    loss_as_real = loss.generator(fake_logits)
+    loss_as_fake = loss.discriminator_fake(fake_logits, code_loss_d)
+    loss_as_real = loss.generator(fake_logits, code_loss_d)
     # Step 5: train D to call the generated samples fake; only D's parameters move.
     descend(opt_D, loss_as_fake, d_params)
     # Step 6: the generator's penalty through D's probability (D just updated); its gradient is
     #         taken with respect to G's parameters only, so it never trains D.
-    fake_logits_g = D(aug(fake, rng), y_fake)
-    loss_g = loss.generator(fake_logits_g)
+    fake_logits_g, code_loss_g = code_loss(D, aug(fake, rng), codes, y_fake)
+    loss_g = loss.generator(fake_logits_g, code_loss_g)
     # Step 7: train G so that D thinks its samples are real.
     descend(opt_G, loss_g, g_params)
     # Step 8: D's probability that a real sample is real (with R1, through a graph that keeps
@@ -233,9 +254,12 @@ def train_step(G, D, opt_G, opt_D, x_real, z, loss: GANLoss, augment=None, rng=N
              "d_fake": _probability(fake_logits), "d_fake_g": _probability(fake_logits_g)}
     if penalty is not None:
         stats["penalty"] = penalty.item()
+    if code_loss_g is not None:
+        stats["code_loss"] = code_loss_g.item()
     if track:
         with tg.no_grad():
-            stats["d_fake_after"] = _probability(D(G(z, y_fake), y_fake))
+            stats["d_fake_after"] = _probability(
+                D(G(z, y_fake if codes is None else codes), y_fake))
     return stats
 
 

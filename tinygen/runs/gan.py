@@ -10,14 +10,16 @@ latest generated points) and, for 2D data, density.png / density.gif and snapsho
 generated points behind them, one set per epoch); for images, interpolations.png (spherical
 interpolation between noise vectors). With --conditional (labelled images), G and D see class
 labels (gan/networks.py), the fake batch asks for uniformly drawn classes, and samples.png
-shows one row per class.
+shows one row per class. With --codes K (InfoGAN), G also takes one of K categorical codes,
+drawn uniformly, that D's code head must recover; codes.png shows one row per code.
 
 Defaults per kind of data (DEFAULTS; chosen by measurement, see the README's GAN results): 2D
 points train an MLP GAN on fresh samples of the mixture with R1, a linearly decaying learning
 rate and an EMA generator, an "epoch" being `steps_per_epoch` steps; images train the DCGAN
-(its D at half Radford et al.'s width, its G with a 3x3 convolution at the last hidden stage)
-on the training split with a lazy R1 penalty, a linearly decaying learning rate, an EMA
-generator and DiffAugment's translation (conditional runs: CONDITIONAL overrides).
+(its D at half Radford et al.'s width, its G with a 3x3 convolution at the last hidden stage
+and ten InfoGAN codes beside the noise) on the training split with a lazy R1 penalty, a
+linearly decaying learning rate, an EMA generator and DiffAugment's translation (conditional
+runs: CONDITIONAL overrides).
 """
 from __future__ import annotations
 
@@ -48,22 +50,23 @@ DEFAULTS = {
     "images": dict(model="dcgan", latent=100, hidden=0, batch_size=32, lr=8e-4, lr_final=0.25,
                    beta1=0.0, beta2=0.99, r1=0.01, ema=0.995, real_label=1.0,
                    augment="translation", epochs=60, lr_d_ratio=1.0, r1_every=4,
-                   g_width=64, d_width=32, g_refine=1, lecam=0.0),
+                   g_width=64, d_width=32, g_refine=1, lecam=0.0, codes=10, info=0.5),
 }
 # conditional image runs: measured without augmentation, with Radford et al.'s networks, a
 # constant learning rate of 4e-4 and 36 epochs (README: conditional generation)
 CONDITIONAL = {"augment": "none", "d_width": 64, "g_refine": 0, "lr": 4e-4, "lr_final": 1.0,
-               "epochs": 36}
+               "epochs": 36, "codes": 0}
 WIDTH_BEFORE = 64   # G and D width of image runs made before the widths were flags
 REFINE_BEFORE = 0   # G's 3x3 refining convolutions in image runs made before the flag
 LECAM_BEFORE = 0.0  # the LeCam weight of runs made before the flag
+CODES_BEFORE = 0    # InfoGAN's categorical codes in runs made before the flag
 # Every variant tried on the way to these defaults, with its number: docs/gan-trials.md.
 STEPS = {"grid25": 8000}   # 2D budgets that differ from DEFAULTS["points"]["steps"] (measured)
 CONFIG_FLAGS = ("dataset", "image_size", "channels", "skip_bad", "loss", "seed", "limit",
                 "model", "batch_size", "lr", "latent", "hidden", "r1", "r1_every", "ema",
                 "real_label", "beta1", "beta2", "lr_final", "lr_d_ratio", "augment",
                 "steps_per_epoch", "steps", "epochs", "conditional", "d_conditioning",
-                "g_width", "d_width", "g_refine", "lecam")
+                "g_width", "d_width", "g_refine", "lecam", "codes", "info")
 RESUMABLE = ("steps", "epochs")
 LOG_EVERY = 25
 
@@ -88,6 +91,11 @@ def add_arguments(p) -> None:
     p.add_argument("--r1-every", type=int, default=None, help="apply R1 every k steps")
     p.add_argument("--lecam", type=float, default=None,
                    help="LeCam penalty weight on D (Tseng et al. 2021; default 0: off)")
+    p.add_argument("--codes", type=int, default=None,
+                   help="DCGAN: K categorical latent codes beside the noise (InfoGAN, Chen et "
+                        "al. 2016; images' default 10, 0: none)")
+    p.add_argument("--info", type=float, default=None,
+                   help="weight of InfoGAN's code loss (images' default 0.5)")
     p.add_argument("--ema", type=float, default=None, help="generator EMA decay (0 = off)")
     p.add_argument("--real-label", type=float, default=None, help="one-sided label smoothing")
     p.add_argument("--lr-final", type=float, default=None,
@@ -129,7 +137,9 @@ def make_config(flags: dict, data) -> dict:
     elif "d_conditioning" in flags:
         raise ValueError("--d-conditioning is for a --conditional run")
     set_budget(config, flags)
-    for key in ("g_width", "d_width", "g_refine"):
+    if "codes" in flags and flags["codes"] and config["conditional"]:
+        raise ValueError("--codes is for an unconditional run (a conditional one has labels)")
+    for key in ("g_width", "d_width", "g_refine", "codes"):
         if key in flags and data.kind != "images":
             raise ValueError(f"--{key.replace('_', '-')} is for the DCGAN (image data)")
     if config["model"] != DEFAULTS[data.kind]["model"]:
@@ -164,7 +174,9 @@ def _check_ranges(config: dict) -> None:
               "real-label": 0 < config["real_label"] <= 1,
               "beta1": 0 <= config["beta1"] < 1, "beta2": 0 <= config["beta2"] < 1,
               "steps-per-epoch": config.get("steps_per_epoch", 1) >= 1,
-              "g-refine": config.get("g_refine", 0) >= 0, "lecam": config.get("lecam", 0) >= 0}
+              "g-refine": config.get("g_refine", 0) >= 0, "lecam": config.get("lecam", 0) >= 0,
+              "codes": config.get("codes", 0) in (0,) or config.get("codes", 0) >= 2,
+              "info": config.get("info", 1.0) >= 0}
     for flag, ok in checks.items():
         if not ok:
             value = config[flag.replace("-", "_")]
@@ -202,7 +214,8 @@ class Trainer:
         arch = (cfg["model"], cfg["latent"], cfg["hidden"], cfg["shape"], self.k,
                 cfg.get("d_conditioning", "projection"), cfg.get("grid", cfg["shape"]),
                 (cfg.get("g_width", WIDTH_BEFORE), cfg.get("d_width", WIDTH_BEFORE)),
-                cfg.get("g_refine", REFINE_BEFORE))
+                cfg.get("g_refine", REFINE_BEFORE), cfg.get("codes", CODES_BEFORE))
+        self.codes = arch[-1]                           # K > 0: InfoGAN's categorical codes
         # Step 1: randomly initialize the weights of the generator and the discriminator.
         self.G, self.D = build_models(*arch)
         self.G_ema = build_models(*arch)[0]
@@ -213,7 +226,8 @@ class Trainer:
                                 betas=betas)
         self.optimizers = {"G": self.opt_G, "D": self.opt_D}
         self.loss = GANLoss(cfg["loss"], cfg["real_label"], cfg["r1"],
-                            r1_every=cfg.get("r1_every", 1), lecam=cfg.get("lecam", LECAM_BEFORE))
+                            r1_every=cfg.get("r1_every", 1), lecam=cfg.get("lecam", LECAM_BEFORE),
+                            info=cfg.get("info", 1.0))
         self.models = {"G": self.G, "D": self.D, "G_ema": self.G_ema}
         if self.loss.anchors is not None:   # LeCam's running means: saved, so a resume goes on
             self.models["lecam"] = self.loss.anchors
@@ -227,6 +241,15 @@ class Trainer:
         if self.k:   # samples.png: a row per class, the same 10 noise vectors in each row
             self.fixed_z = np.tile(self.fixed_z[:10], (self.k, 1))
             self.fixed_y = np.repeat(np.arange(self.k), 10)
+        elif self.codes:   # the 64 samples cycle through the codes
+            self.fixed_y = self.generator_labels(len(self.fixed_z))
+
+    def generator_labels(self, n: int, label=None):
+        """What G takes beside the noise for n samples: a conditional run's labels (all `label`,
+        or cycling through the classes), an InfoGAN's codes (cycling through them), or None."""
+        if self.codes:
+            return np.arange(n, dtype=np.int64) % self.codes
+        return sample_labels(self.cfg, n, label)
 
     @property
     def sampler(self):
@@ -241,7 +264,7 @@ class Trainer:
         if G is self.G_ema and fresh_stats:  # its own statistics, from 1000 fixed noise vectors
             z_bn = np.random.default_rng([self.cfg["seed"], 2]).standard_normal(
                 (1000, self.cfg["latent"]))
-            recalibrate_batchnorm(G, z_bn.astype(np.float32), sample_labels(self.cfg, 1000))
+            recalibrate_batchnorm(G, z_bn.astype(np.float32), self.generator_labels(1000))
         with tg.no_grad():
             x = np.concatenate([G(tg.tensor(z[i:i + 500].astype(np.float32)),
                                   None if y is None else y[i:i + 500]).data
@@ -270,9 +293,10 @@ class Trainer:
             z = rng.standard_normal((cfg["batch_size"], cfg["latent"])).astype(np.float32)
             x_real, y_real = next(batches)          # after z: the order of the draws from rng
             y_fake = rng.integers(0, self.k, size=len(z)) if self.k else None
+            codes = rng.integers(0, self.codes, size=len(z)) if self.codes else None
             stats = train_step(self.G, self.D, self.opt_G, self.opt_D, x_real, z,
                                self.loss, augment, rng, track=(step % LOG_EVERY == 0),
-                               step=step, y_real=y_real, y_fake=y_fake)
+                               step=step, y_real=y_real, y_fake=y_fake, codes=codes)
             check_finite(stats["loss_d"], f"step {step + 1} (discriminator loss)")
             check_finite(stats["loss_g"], f"step {step + 1} (generator loss)")
             if cfg["ema"] > 0:  # warm-up: early on the average forgets the random start faster
@@ -303,6 +327,12 @@ class Trainer:
             plots.save_image_grid(self.generate(z, y, fresh_stats=False),
                                   run_dir / "interpolations.png",
                                   "spherical interpolation between noise vectors (rows)", ncol=10)
+            if self.codes:   # what each code draws: a row per code, the same noise per column
+                z = np.tile(self.fixed_z[:8], (self.codes, 1))
+                y = np.repeat(np.arange(self.codes), 8)
+                plots.save_image_grid(self.generate(z, y, fresh_stats=False),
+                                      run_dir / "codes.png",
+                                      "a row per categorical code (InfoGAN)", ncol=8)
             return
         path = run_dir / "snapshots.npz"
         snaps = dict(io.load_npz(path)) if path.exists() else {}
@@ -323,6 +353,8 @@ class Trainer:
         t = np.linspace(0, 1, steps)
         z = np.concatenate([slerp(ends[2 * r], ends[2 * r + 1], t) for r in range(rows)])
         y = np.repeat(np.arange(rows) % self.k, steps) if self.k else None
+        if self.codes:   # an InfoGAN's row keeps one code too
+            y = np.repeat(np.arange(rows) % self.codes, steps)
         return z, y
 
     def epoch_line(self, epoch: int, r: dict) -> str:
@@ -345,8 +377,9 @@ def sample(run_dir, n: int, seed: int = 0, label=None) -> np.ndarray:
     A conditional run draws class `label` (an index or a class name), or cycles through the
     classes evenly when label is None; `label` on an unconditional run is a ValueError."""
     cfg = load_config(run_dir)
-    y = sample_labels(cfg, n, resolve_label(cfg, label))
-    return _samples(restore(run_dir, KIND, Trainer), n, seed, y)
+    label = resolve_label(cfg, label)
+    trainer = restore(run_dir, KIND, Trainer)
+    return _samples(trainer, n, seed, trainer.generator_labels(n, label))
 
 
 def digit_view(x) -> np.ndarray:
@@ -370,8 +403,8 @@ def evaluate(run_dir, args) -> dict:
         raise ValueError(f"2D metrics need a known mixture (ring8, grid25), not "
                          f"{cfg['dataset']!r}")
     n = args.n_samples or (2500 if cfg["data_kind"] == "points" else 5000)
-    y = sample_labels(cfg, n)
-    x = _samples(trainer, n, args.seed, y)
+    y = sample_labels(cfg, n)                   # a conditional run's labels, else None
+    x = _samples(trainer, n, args.seed, trainer.generator_labels(n))
     if cfg["data_kind"] == "points":
         return mode_metrics(x, cfg["dataset"])
     if x.shape[1:] == (1, 28, 28):
