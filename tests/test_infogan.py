@@ -19,12 +19,12 @@ codes_ = st.lists(st.integers(0, 2), min_size=2, max_size=4).map(np.array)
 
 
 @given(c=codes_)
-@settings(max_examples=3)
+@settings(max_examples=2, deadline=None)
 def test_code_loss_is_the_cross_entropy_of_the_code_head_with_exact_derivatives(c):
     tg.random.manual_seed(0)
-    D = DCGANDiscriminator(width=1, codes=3).double()
+    D = DCGANDiscriminator(width=1, codes=3, image_shape=(1, 16, 16)).double()
     D.q.weight.data[...] = np.random.default_rng(0).normal(0, 0.3, D.q.weight.shape)
-    x = tg.tensor(np.random.default_rng(1).uniform(-1, 1, (len(c), 1, 28, 28)),
+    x = tg.tensor(np.random.default_rng(1).uniform(-1, 1, (len(c), 1, 16, 16)),
                   requires_grad=True)
     logits, loss = code_loss(D, x, c)
     assert np.array_equal(logits.data, D(x).data)          # the same logits as without codes
@@ -32,7 +32,8 @@ def test_code_loss_is_the_cross_entropy_of_the_code_head_with_exact_derivatives(
     log_q = q.data - np.log(np.exp(q.data).sum(axis=1, keepdims=True))
     assert loss.item() == pytest.approx(-np.mean(log_q[np.arange(len(c)), c]), rel=1e-12)
     check_grads(lambda w: code_loss(D, x, c)[1], [D.q.weight])   # first and second order
-    tg.gradcheck(lambda x: code_loss(D, x, c)[1], [x])          # what G's update needs
+    x1 = tg.tensor(x.data[:1], requires_grad=True)              # what G's update needs
+    tg.gradcheck(lambda x1: code_loss(D, x1, c[:1])[1], [x1])
     assert code_loss(D, x, None)[1] is None
 
 
