@@ -32,7 +32,9 @@ def test_figure_garbage_collected_leaves_someone_elses_freeze_alone():
         with figure_garbage_collected():
             ref = _cycle()
         assert ref() is None
-        assert gc.get_freeze_count() == frozen
+        # still frozen: an unfreeze would leave 0 (a frozen object may die meanwhile: CI saw
+        # 282038 against 282040, so the count is not held to the object)
+        assert frozen - 10 <= gc.get_freeze_count() <= frozen
     finally:
         gc.unfreeze()
 

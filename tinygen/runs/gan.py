@@ -137,7 +137,7 @@ def make_config(flags: dict, data) -> dict:
     elif "d_conditioning" in flags:
         raise ValueError("--d-conditioning is for a --conditional run")
     set_budget(config, flags)
-    if "codes" in flags and flags["codes"] and config["conditional"]:
+    if flags.get("codes") and config["conditional"]:
         raise ValueError("--codes is for an unconditional run (a conditional one has labels)")
     for key in ("g_width", "d_width", "g_refine", "codes"):
         if key in flags and data.kind != "images":
@@ -175,7 +175,7 @@ def _check_ranges(config: dict) -> None:
               "beta1": 0 <= config["beta1"] < 1, "beta2": 0 <= config["beta2"] < 1,
               "steps-per-epoch": config.get("steps_per_epoch", 1) >= 1,
               "g-refine": config.get("g_refine", 0) >= 0, "lecam": config.get("lecam", 0) >= 0,
-              "codes": config.get("codes", 0) in (0,) or config.get("codes", 0) >= 2,
+              "codes": config.get("codes", 0) == 0 or config.get("codes", 0) >= 2,
               "info": config.get("info", 1.0) >= 0}
     for flag, ok in checks.items():
         if not ok:
