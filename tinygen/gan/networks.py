@@ -19,6 +19,10 @@ labels y (N,) int in [0, K) as a second argument, through an nn.Embedding:
               'concat': a learned class image e_D(y) (N, H*W) reshaped to one extra input
               channel, concatenated to x.
 Unconditional networks (K = 0) are built, initialised and saved exactly as before.
+
+InfoGAN's categorical codes (codes = K > 0, unconditional pairs; Chen et al. 2016): G takes a
+code c (N,) in [0, K) through the same class-conditional batch norm, and D adds a head q on
+phi(x) whose K logits guess c (DCGANDiscriminator; the code loss is in gan/objective.py).
 """
 from __future__ import annotations
 

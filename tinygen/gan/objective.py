@@ -27,7 +27,10 @@ separation of the two players is structural, not a matter of remembering to zero
 A class-conditional GAN (gan/networks.py) runs the same nine steps: the labels ride along, y_fake
 (N,) with the noise into G(z, y_fake) and into every D call on the samples, y_real (N,) with the
 real batch into D(x_real, y_real). Unconditional: both are None, and G(z, None) = G(z) (every
-network in gan/networks.py takes the labels as an optional second argument).
+network in gan/networks.py takes the labels as an optional second argument). An InfoGAN
+(Chen et al. 2016; `codes`) runs them too: G(z, c) takes a categorical code c (N,) where a
+conditional G takes labels, and at steps 3 and 6 D's code head also guesses c (code_loss), whose
+cross-entropy D adds at step 5 and G at step 7.
 """
 from __future__ import annotations
 
