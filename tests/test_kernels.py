@@ -430,6 +430,35 @@ def test_adam_update_rejects_bad_state():
 
 # ----------------------------------------------------------------------------- memory
 
+@given(st.data())
+def test_index_add_rows_matches_its_twin_and_the_definition_exactly(data):
+    """Repeated rows add up, negative rows count from the end, rows of any shape, g in any
+    layout: the kernel adds in the twin's order, so the two agree to the bit."""
+    dtype = data.draw(DTYPES)
+    k = data.draw(st.integers(1, 5))
+    rows_shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=2, min_side=0, max_side=6))
+    rows = data.draw(hnp.arrays(np.int64, rows_shape, elements=st.integers(-k, k - 1)))
+    row_shape = data.draw(hnp.array_shapes(min_dims=0, max_dims=2, min_side=1, max_side=4))
+    g = floats_array(data.draw, rows_shape + row_shape, dtype)
+    out = K.index_add_rows(rows, g, k)
+    assert out.shape == (k,) + row_shape and out.dtype == dtype
+    assert np.array_equal(out, K.index_add_rows_numpy(rows, g, k))
+    by_definition = np.zeros_like(out)
+    for m in np.ndindex(rows_shape):
+        by_definition[rows[m]] += g[m]
+    assert np.array_equal(out, by_definition)
+
+
+def test_index_add_rows_rejects_bad_rows():
+    g = np.ones((3, 2), np.float32)
+    with pytest.raises(IndexError, match=r"rows must be in \[-4, 4\), got 0..4"):
+        K.index_add_rows(np.array([0, 4, 1]), g, 4)
+    with pytest.raises(TypeError, match="rows must be integers"):
+        K.index_add_rows(np.array([0.0, 1.0, 1.0]), g, 4)
+    with pytest.raises(ValueError, match=r"must start with rows' shape \(2,\)"):
+        K.index_add_rows(np.array([0, 1]), g, 4)
+
+
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
 def test_freed_big_arrays_are_reused_without_page_faults():
     """After keep_freed_memory(), a 16 MB array allocated again after a free is not faulted in."""

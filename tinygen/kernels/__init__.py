@@ -10,6 +10,7 @@ Tensor here. `NUMBA_DISABLE_JIT=1` runs the same code as plain (slow) Python.
     batchnorm.py    batch normalization (per-channel statistics, normalize, optionally the
                     affine part in the same pass) and its gradient
     optim.py        the fused in-place Adam update
+    scatter.py      scatter-add of rows by index (the adjoint of x[rows], an embedding's backward)
     memory.py       keep freed memory in the process (glibc), called once here on import
                     (unless TINYGEN_NO_MALLOPT=1 is set)
 """
@@ -25,6 +26,7 @@ from .elementwise import (bce_with_logits, bce_with_logits_and_sigmoid, bce_with
                           softplus_numpy)
 from .memory import keep_freed_memory, keep_freed_memory_unless_opted_out
 from .optim import adam_update, adam_update_numpy
+from .scatter import index_add_rows, index_add_rows_numpy
 
 keep_freed_memory_unless_opted_out()  # big arrays are reused, not page-faulted in every step
 
@@ -38,5 +40,6 @@ __all__ = [
     "batch_norm", "batch_norm_numpy", "batch_norm_affine", "batch_norm_affine_numpy",
     "batch_norm_grad", "batch_norm_grad_numpy", "batch_norm_affine_grad",
     "batch_norm_affine_grad_numpy",
-    "adam_update", "adam_update_numpy", "keep_freed_memory", "keep_freed_memory_unless_opted_out",
+    "adam_update", "adam_update_numpy", "index_add_rows", "index_add_rows_numpy",
+    "keep_freed_memory", "keep_freed_memory_unless_opted_out",
 ]

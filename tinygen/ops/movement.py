@@ -1,11 +1,13 @@
 """Movement ops: they rearrange or copy entries without arithmetic.
 
-Place in the tower: ops/ (imports tensor, function). Each one's backward is its adjoint, which is
-again a movement op: reshape <-> reshape back, permute <-> inverse permute, broadcast <-> sum
-(done by the engine), getitem <-> scatter-add (index_add), concatenate <-> slices.
+Place in the tower: ops/ (imports kernels, tensor, function). Each one's backward is its
+adjoint, which is again a movement op: reshape <-> reshape back, permute <-> inverse permute,
+broadcast <-> sum (done by the engine), getitem <-> scatter-add (index_add: kernels.scatter for
+whole rows picked by one integer array, np.add.at otherwise), concatenate <-> slices.
 """
 import numpy as np
 
+from tinygen import kernels
 from tinygen.function import Function
 from tinygen.tensor import Tensor
 
@@ -72,6 +74,12 @@ def _is_basic(index):
                for i in index)
 
 
+def _is_rows(index):
+    """True when the index picks whole rows by one integer array (y = x[rows])."""
+    return (len(index) == 1 and isinstance(index[0], np.ndarray)
+            and index[0].dtype.kind in "iu")
+
+
 class GetItem(Function):
     """y = x[index] (NumPy indexing);   dL/dx = zeros with dL/dy added at the indexed places"""
     @staticmethod
@@ -93,6 +101,8 @@ class IndexAdd(Function):
     @staticmethod
     def forward(ctx, g, shape, index):
         ctx.index = index
+        if _is_rows(index):   # x[rows]: an embedding's lookup; np.add.at is slow for wide rows
+            return kernels.index_add_rows(index[0], g, shape[0])
         out = np.zeros(shape, dtype=g.dtype)
         if _is_basic(index):
             out[index] = g
