@@ -107,7 +107,21 @@ def test_a_run_with_codes_trains_samples_and_scores_without_label_agreement(tmp_
     assert weights["model/G/label_bn1.weight"].shape[0] == 4 and "model/D/q.weight" in weights
     assert (run / "codes.png").is_file() and (run / "samples.png").is_file()
     assert main(["sample", str(run), "-n", "6", "--out", str(tmp_path / "s.png")]) == 0
+    # --code C: every sample drawn with code C; the same noise, so sample 2 (code 2 when the
+    # codes cycle) is the same picture either way, and sample 0 (code 0 when cycling) is not
+    assert main(["sample", str(run), "-n", "6", "--out", str(tmp_path / "cycle.npy")]) == 0
+    assert main(["sample", str(run), "-n", "6", "--code", "2",
+                 "--out", str(tmp_path / "two.npy")]) == 0
+    cycle, two = np.load(tmp_path / "cycle.npy"), np.load(tmp_path / "two.npy")
+    assert np.array_equal(cycle[2], two[2]) and not np.array_equal(cycle[0], two[0])
     capsys.readouterr()
+    for flags, message in ((["--code", "4"], "--code 4: this run's codes are 0..3"),
+                           (["--label", "1"], "this run is not conditional")):
+        out = tmp_path / "bad.npy"
+        assert main(["sample", str(run), "-n", "2", *flags, "--out", str(out)]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0], err
+        assert not out.exists()
     assert main(["eval", str(run), "--json", "--n-samples", "64"]) == 0
     scores = json.loads(capsys.readouterr().out)
     assert "classifier_is" in scores and "label_agreement" not in scores
@@ -129,3 +143,12 @@ def test_codes_are_for_image_data(tmp_path, capsys):
     assert main(["train", "gan", "--codes", "4", "--out", str(tmp_path / "run")]) == 1
     assert "--codes is for the DCGAN" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+    # a run without codes refuses --code when sampling, with one line, writing nothing
+    assert main(["train", "gan", "--steps", "2", "--out", str(tmp_path / "ring")]) == 0
+    capsys.readouterr()
+    out = tmp_path / "s.npy"
+    assert main(["sample", str(tmp_path / "ring"), "-n", "4", "--code", "0",
+                 "--out", str(out)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "this run has no categorical codes" in err[0], err
+    assert not out.exists()

@@ -6,7 +6,7 @@ drivers; computes nothing itself.
     tinygen train vae [--dataset mnist-5k] [--model mlp|conv] [--latent 20] [--epochs 50] ...
     tinygen train gan [--dataset ring8] [--model mlp|dcgan] [--loss non_saturating] ...
     tinygen eval DIR [--iw-samples K] [--json]
-    tinygen sample DIR -n N --out FILE.npy|FILE.png [--seed S] [--label L]
+    tinygen sample DIR -n N --out FILE.npy|FILE.png [--seed S] [--label L | --code C]
     tinygen encode DIR [--dataset D] [--split train|test] --out FILE.npz      (VAE runs)
 
 `train KIND` runs runs.train(runs.DRIVERS[KIND], args); `eval` and `sample` find the driver
@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     sa.add_argument("--label", default=None,
                     help="conditional runs: the class to draw (index or class name); "
                          "default: cycle through the classes")
+    sa.add_argument("--code", type=int, default=None,
+                    help="InfoGAN runs (--codes K): the categorical code to draw, 0..K-1; "
+                         "default: cycle through the codes")
 
     en = commands.add_parser("encode", help="VAE: write posterior means (and labels) to .npz")
     en.add_argument("run_dir")
@@ -110,7 +113,12 @@ def _check_out(path: str, *suffixes: str) -> None:
 
 def _sample(args) -> None:
     _check_out(args.out, ".npy", ".png")
-    samples = _driver(args.run_dir).sample(args.run_dir, args.n, args.seed, args.label)
+    driver = _driver(args.run_dir)
+    if args.code is not None and driver.KIND != "gan":
+        raise ValueError(f"--code is for a GAN run trained with --codes; {args.run_dir!r} is "
+                         f"a {driver.KIND} run")
+    code = {} if args.code is None else {"code": args.code}
+    samples = driver.sample(args.run_dir, args.n, args.seed, args.label, **code)
     assert samples.dtype == np.float32 and len(samples) == args.n, (samples.dtype, samples.shape)
     if args.out.endswith(".png"):
         if samples.ndim != 4:

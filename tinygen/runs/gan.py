@@ -1,17 +1,15 @@
 """`tinygen train gan`, and `eval` / `sample` of a GAN run: what a GAN run adds to the one loop.
 
 Place in the tower: runs/ (imports tinygen, io, optim, data, gan, metrics, nn.stages and
-runs/directory, flags, labels, loop, scores; plots inside the figure function, see there). The
-loop itself is runs/loop.py; the networks and the step are tinygen/gan/. This file supplies the
-GAN's flags and defaults, feeds gan.train_step batches and noise, schedules the learning rate,
-keeps the EMA generator, and writes: metrics.jsonl (besides the epoch lines, one line per
-LOG_EVERY steps with "step"), loss.png, samples.png (images: also samples_epochNNN.png; 2D: the
-latest generated points) and, for 2D data, density.png / density.gif and snapshots.npz (the
-generated points behind them, one set per epoch); for images, interpolations.png (spherical
-interpolation between noise vectors). With --conditional (labelled images), G and D see class
-labels (gan/networks.py), the fake batch asks for uniformly drawn classes, and samples.png
-shows one row per class. With --codes K (InfoGAN), G also takes one of K categorical codes,
-drawn uniformly, that D's code head must recover; codes.png shows one row per code.
+runs/directory, flags, gan_figures, labels, loop, scores). The loop itself is runs/loop.py; the
+networks and the step are tinygen/gan/; the figures (loss.png, samples.png, interpolations.png,
+codes.png, the 2D densities) are runs/gan_figures.py. This file supplies the GAN's flags and
+defaults, feeds gan.train_step batches and noise, schedules the learning rate, keeps the EMA
+generator, and writes metrics.jsonl (besides the epoch lines, one line per LOG_EVERY steps with
+"step"). With --conditional (labelled images), G and D see class labels (gan/networks.py), the
+fake batch asks for uniformly drawn classes, and samples.png shows one row per class. With
+--codes K (InfoGAN), G also takes one of K categorical codes, drawn uniformly, that D's code
+head must recover; codes.png shows one row per code, and `tinygen sample --code C` draws one.
 
 Defaults per kind of data (DEFAULTS; chosen by measurement, see the README's GAN results): 2D
 points train an MLP GAN on fresh samples of the mixture with R1, a linearly decaying learning
@@ -31,11 +29,11 @@ from tinygen.data import as_float, iterate_batches
 from tinygen.gan import (AUGMENTS, LOSSES, GANLoss, augmentation, build_models,
                          recalibrate_batchnorm, train_step, update_ema)
 from tinygen.gan.networks import D_CONDITIONINGS, default_grid
-from tinygen.metrics.latent import slerp
 from tinygen.metrics.classifier import classifier_metrics
 from tinygen.metrics.modes import mode_metrics
 from tinygen.nn.stages import conv_stages
-from tinygen.runs.directory import check_finite, load_config, read_metrics
+from tinygen.runs import gan_figures
+from tinygen.runs.directory import check_finite, load_config
 from tinygen.runs.flags import positive_int
 from tinygen.runs.labels import label_config, num_classes, resolve_label, sample_labels
 from tinygen.runs.loop import load_split, restore
@@ -246,9 +244,11 @@ class Trainer:
 
     def generator_labels(self, n: int, label=None):
         """What G takes beside the noise for n samples: a conditional run's labels (all `label`,
-        or cycling through the classes), an InfoGAN's codes (cycling through them), or None."""
+        or cycling through the classes), an InfoGAN's codes (all `label`, or cycling through
+        them), or None."""
         if self.codes:
-            return np.arange(n, dtype=np.int64) % self.codes
+            return np.full(n, label, np.int64) if label is not None else \
+                np.arange(n, dtype=np.int64) % self.codes
         return sample_labels(self.cfg, n, label)
 
     @property
@@ -308,54 +308,7 @@ class Trainer:
         return {k: v / steps for k, v in sums.items() if k != "d_fake_after"}
 
     def figures(self, epoch: int, data, run_dir) -> None:
-        # plots imported here, not at the top: matplotlib adds ~0.2 s to every CLI start
-        from tinygen import plots
-        x = self.generate(self.fixed_z, self.fixed_y)
-        steps = [r for r in read_metrics(run_dir) if "step" in r]
-        plots.save_curves(steps, run_dir / "loss.png", [
-            ("losses", ["loss_d", "loss_g"]),
-            ("D output (probability of real)", ["d_real", "d_fake", "d_fake_g", "d_fake_after"])],
-            x_key="step", x_offset=0)
-        if data.kind == "images":
-            title = f"epoch {epoch + 1}" + (", a row per class" if self.k else "")
-            this_epoch = run_dir / f"samples_epoch{epoch + 1:03d}.png"
-            plots.save_image_grid(x[:64] if not self.k else x, this_epoch, title=title,
-                                  ncol=8 if not self.k else 10)
-            with io.atomic_write(run_dir / "samples.png") as f:   # the same picture, copied
-                f.write(this_epoch.read_bytes())
-            z, y = self.interpolation_path()
-            plots.save_image_grid(self.generate(z, y, fresh_stats=False),
-                                  run_dir / "interpolations.png",
-                                  "spherical interpolation between noise vectors (rows)", ncol=10)
-            if self.codes:   # what each code draws: a row per code, the same noise per column
-                z = np.tile(self.fixed_z[:8], (self.codes, 1))
-                y = np.repeat(np.arange(self.codes), 8)
-                plots.save_image_grid(self.generate(z, y, fresh_stats=False),
-                                      run_dir / "codes.png",
-                                      "a row per categorical code (InfoGAN)", ncol=8)
-            return
-        path = run_dir / "snapshots.npz"
-        snaps = dict(io.load_npz(path)) if path.exists() else {}
-        snaps[f"epoch{epoch + 1:03d}"] = x.astype(np.float32)
-        io.save_npz_atomic(path, snaps)
-        frames = [(f"step {int(k[5:]) * self.steps}", snaps[k]) for k in sorted(snaps)]
-        plots.save_density(data.x[:2000], frames, run_dir / "density.png")
-        plots.save_density(data.x[:2000], frames[-1:], run_dir / "samples.png")
-        plots.save_density_gif(data.x[:2000], frames, run_dir / "density.gif")
-
-    def interpolation_path(self, rows: int = 8, steps: int = 10):
-        """Noise (rows * steps, latent) along great circles between pairs of fixed noise
-        vectors (slerp: Gaussian noise lives near a sphere, and a straight line between two
-        such points would pass through unlikely, low-norm noise); a conditional run keeps one
-        class per row (row r: class r mod K)."""
-        ends = np.random.default_rng([self.cfg["seed"], 3]).standard_normal(
-            (2 * rows, self.cfg["latent"]))
-        t = np.linspace(0, 1, steps)
-        z = np.concatenate([slerp(ends[2 * r], ends[2 * r + 1], t) for r in range(rows)])
-        y = np.repeat(np.arange(rows) % self.k, steps) if self.k else None
-        if self.codes:   # an InfoGAN's row keeps one code too
-            y = np.repeat(np.arange(rows) % self.codes, steps)
-        return z, y
+        gan_figures.write(self, epoch, data, run_dir)   # runs/gan_figures.py: what each shows
 
     def epoch_line(self, epoch: int, r: dict) -> str:
         return (f"epoch {epoch + 1}/{self.cfg['epochs']}  loss_d {r['loss_d']:.3f}  "
@@ -372,14 +325,21 @@ def _samples(trainer, n: int, seed: int, y=None) -> np.ndarray:
     return x if trainer.cfg["data_kind"] == "points" else np.clip(x, 0, 1)
 
 
-def sample(run_dir, n: int, seed: int = 0, label=None) -> np.ndarray:
+def sample(run_dir, n: int, seed: int = 0, label=None, code=None) -> np.ndarray:
     """`tinygen sample`: n samples float32, points (n, 2) or images (n, C, H, W) in [0, 1].
-    A conditional run draws class `label` (an index or a class name), or cycles through the
-    classes evenly when label is None; `label` on an unconditional run is a ValueError."""
+    A conditional run draws class `label` (an index or a class name), an InfoGAN run code
+    `code` (0..K-1); each cycles through its classes or codes evenly when None. `label` on an
+    unconditional run, or `code` on a run without codes, is a ValueError."""
     cfg = load_config(run_dir)
     label = resolve_label(cfg, label)
+    k = cfg.get("codes", CODES_BEFORE)
+    if code is not None and not k:
+        raise ValueError(f"--code {code}: this run has no categorical codes (train it with "
+                         f"--codes K to sample a chosen code)")
+    if code is not None and not 0 <= code < k:
+        raise ValueError(f"--code {code}: this run's codes are 0..{k - 1}")
     trainer = restore(run_dir, KIND, Trainer)
-    return _samples(trainer, n, seed, trainer.generator_labels(n, label))
+    return _samples(trainer, n, seed, trainer.generator_labels(n, label if k == 0 else code))
 
 
 def digit_view(x) -> np.ndarray:

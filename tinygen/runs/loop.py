@@ -18,6 +18,7 @@ differs. A driver is a module with
                       .figures(epoch, data, run_dir), .figures_every (--figures-every's
                       default), .epoch_line(epoch, record) -> str, .checkpoint_meta(epoch) -> dict
     evaluate(run_dir, args) -> dict,  sample(run_dir, n, seed, label) -> np.ndarray
+                      (the GAN's also takes code=C, an InfoGAN run's code)
     encode(run_dir, dataset, split) -> {"mu", ["y"]}    (VAE only: a GAN has no encoder)
 
 The loop, in the order it happens (the order matters: it fixes which random numbers each part
