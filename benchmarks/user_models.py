@@ -121,8 +121,8 @@ def gan_step_flops(G, D, z_shape, x_shape):
 
 def cli_networks(lib):
     """The networks `tinygen train gan` builds for 28x28 grey images (tinygen/gan/networks.py,
-    unconditional: the 32x32 grid, the widths of runs/gan.py's image defaults: G 256 -> 128 ->
-    64 and its refining 3x3 convolutions at 16x16, D 32 -> 64 -> 128), as Sequentials: G's 32x32
+    unconditional: the 32x32 grid, the widths of runs/gan.py's image defaults: G 192 -> 96 ->
+    48 and its refining 3x3 convolutions at 16x16, D 32 -> 64 -> 128), as Sequentials: G's 32x32
     output cropped to 28x28, D's input padded to 32x32 with the background -1; D without batch
     norm."""
     from tinygen.runs.gan import DEFAULTS

@@ -6,8 +6,8 @@
 The recipe is the default of `tinygen train gan --dataset mnist-5k` (RECIPE below, the same
 numbers as DEFAULTS["images"] in tinygen/runs/gan.py; a test keeps them equal): Radford et al.'s
 32x32 DCGAN (D pads the 28x28 digits to 32x32, G crops its output; D at half their width, 32 ->
-64 -> 128 channels, so that twice the epochs fit in the same time; G with one more 3x3
-convolution at 16x16, where the strokes are drawn) with N(0, 0.02) init, Adam with betas (0,
+64 -> 128 channels, so that twice the epochs fit in the same time; G at three quarters, 192 ->
+96 -> 48, with one more 3x3 convolution at 16x16, where the strokes are drawn) with N(0, 0.02) init, Adam with betas (0,
 0.99) for both players (Karras et al. 2020) and a learning rate decaying linearly from 8e-4 to a
 quarter of it over the run, every image D sees moved by up to 2 pixels (DiffAugment's
 translation, Zhao et al. 2020), a lazy R1 penalty on real images every 4th step (Mescheder et
@@ -34,7 +34,7 @@ from tinygen.gan import recalibrate_batchnorm, update_ema
 from tinygen.plots import save_image_grid
 
 RECIPE = dict(latent=100, batch_size=32, lr=8e-4, lr_final=0.25, beta1=0.0, beta2=0.99,
-              r1=0.01, r1_every=4, ema=0.995, epochs=60, augment="translation", g_width=64,
+              r1=0.01, r1_every=4, ema=0.995, epochs=60, augment="translation", g_width=48,
               d_width=32, g_refine=1, codes=10, info=0.5)
 
 

@@ -385,7 +385,8 @@ def test_dcgan_widths_come_from_the_config_and_old_runs_keep_radfords():
     assert trainer.D.state_dict()["net.1.weight"].shape == (64, 1, 4, 4)
     defaults = rg.make_config({"dataset": "mnist-5k"}, data)
     conditional = rg.make_config({"dataset": "mnist-5k", "conditional": True}, data)
-    assert (defaults["g_width"], defaults["d_width"]) == (64, rg.DEFAULTS["images"]["d_width"])
+    assert (defaults["g_width"], defaults["d_width"]) == (48, 32) == (
+        rg.DEFAULTS["images"]["g_width"], rg.DEFAULTS["images"]["d_width"])
     assert (conditional["g_width"], conditional["d_width"]) == (64, 64)
 
 

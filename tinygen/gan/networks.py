@@ -106,6 +106,7 @@ class DCGANGenerator(nn.Module):
       -> ConvT width->C, k4 s2 p1 -> tanh -> (N, C, Hp, Wp) -> Crop2d -> (N, C, H, W) in [-1, 1]
 
         (1, 28, 28): 256x4x4 -> 128x8x8 -> 64x16x16 -> 1x32x32 -> crop 1x28x28   (MNIST)
+        width=48 (`tinygen train gan`'s default for images): 192x4x4 -> 96x8x8 -> 48x16x16 -> ...
         (3, 32, 32): 256x4x4 -> 128x8x8 -> 64x16x16 -> 3x32x32  (Radford et al.'s 32x32 net)
         (3, 64, 64): 512x4x4 -> 256x8x8 -> 128x16x16 -> 64x32x32 -> 3x64x64
         (1, 28, 28) with grid=(1, 28, 28): 128x7x7 -> 64x14x14 -> 1x28x28 (conditional

@@ -13,11 +13,11 @@ head must recover; codes.png shows one row per code, and `tinygen sample --code 
 
 Defaults per kind of data (DEFAULTS; chosen by measurement, see the README's GAN results): 2D
 points train an MLP GAN on fresh samples of the mixture with R1, a linearly decaying learning
-rate and an EMA generator, an "epoch" being `steps_per_epoch` steps; images train the DCGAN
-(its D at half Radford et al.'s width, its G with a 3x3 convolution at the last hidden stage
-and ten InfoGAN codes beside the noise) on the training split with a lazy R1 penalty, a
-linearly decaying learning rate, an EMA generator and DiffAugment's translation (conditional
-runs: CONDITIONAL overrides).
+rate and an EMA generator, an "epoch" being `steps_per_epoch` steps; images train the DCGAN (G
+at 3/4 of Radford et al.'s width with a 3x3 convolution at its last hidden stage, D at 1/2, and
+ten InfoGAN codes beside the noise) on the training split with a lazy R1 penalty, a linearly
+decaying learning rate, an EMA generator and DiffAugment's translation (conditional runs:
+CONDITIONAL overrides).
 """
 from __future__ import annotations
 
@@ -48,12 +48,12 @@ DEFAULTS = {
     "images": dict(model="dcgan", latent=100, hidden=0, batch_size=32, lr=8e-4, lr_final=0.25,
                    beta1=0.0, beta2=0.99, r1=0.01, ema=0.995, real_label=1.0,
                    augment="translation", epochs=60, lr_d_ratio=1.0, r1_every=4,
-                   g_width=64, d_width=32, g_refine=1, lecam=0.0, codes=10, info=0.5),
+                   g_width=48, d_width=32, g_refine=1, lecam=0.0, codes=10, info=0.5),
 }
 # conditional image runs: measured without augmentation, with Radford et al.'s networks, a
 # constant learning rate of 4e-4 and 36 epochs (README: conditional generation)
-CONDITIONAL = {"augment": "none", "d_width": 64, "g_refine": 0, "lr": 4e-4, "lr_final": 1.0,
-               "epochs": 36, "codes": 0}
+CONDITIONAL = {"augment": "none", "g_width": 64, "d_width": 64, "g_refine": 0, "lr": 4e-4,
+               "lr_final": 1.0, "epochs": 36, "codes": 0}
 WIDTH_BEFORE = 64   # G and D width of image runs made before the widths were flags
 REFINE_BEFORE = 0   # G's 3x3 refining convolutions in image runs made before the flag
 LECAM_BEFORE = 0.0  # the LeCam weight of runs made before the flag
