@@ -152,3 +152,15 @@ def test_codes_are_for_image_data(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "this run has no categorical codes" in err[0], err
     assert not out.exists()
+
+
+def test_colour_images_get_no_codes_unless_asked(tmp_path):
+    """The codes are the default of grey images: on colour ones they learn colours (README)."""
+    from tinygen.runs import gan as rg
+    path = tmp_path / "colour.npy"
+    np.save(path, np.random.default_rng(0).integers(0, 256, (20, 3, 28, 28), dtype=np.uint8))
+    data = rg.load_data({"dataset": str(path)})
+    assert rg.make_config({"dataset": str(path)}, data)["codes"] == 0
+    assert rg.make_config({"dataset": str(path), "codes": 10}, data)["codes"] == 10
+    grey = rg.load_data({"dataset": "mnist-5k", "limit": 64})
+    assert rg.make_config({"dataset": "mnist-5k"}, grey)["codes"] == rg.DEFAULTS["images"]["codes"] == 10
