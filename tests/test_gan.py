@@ -391,8 +391,8 @@ def test_dcgan_widths_come_from_the_config_and_old_runs_keep_radfords():
 
 
 def test_the_refining_convolutions_come_from_the_config_and_old_runs_have_none():
-    """g_refine: 3x3 conv -> BN -> ReLU layers at G's last hidden stage (64x16x16 on the MNIST
-    grid), before the output stage; the output keeps its shape. A run made before the flag (no
+    """g_refine: 3x3 conv -> BN -> ReLU layers at G's last hidden stage (48x16x16 on the MNIST
+    grid at the default width), before the output stage; the output keeps its shape. A run made before the flag (no
     key in its config.json) is rebuilt without them, so its checkpoint loads. The conditional
     defaults keep none (measured that way); 2-D data refuses the flag."""
     from tinygen.runs import gan as rg
@@ -400,7 +400,8 @@ def test_the_refining_convolutions_come_from_the_config_and_old_runs_have_none()
     cfg = rg.make_config({"dataset": "mnist-5k", "g_refine": 2}, data)
     G = rg.Trainer(cfg).G
     convs = [m for m in G.net if isinstance(m, nn.Conv2d)]
-    assert [m.weight.shape for m in convs] == [(64, 64, 3, 3)] * 2
+    g = rg.DEFAULTS["images"]["g_width"]
+    assert [m.weight.shape for m in convs] == [(g, g, 3, 3)] * 2
     assert G(tg.tensor(np.zeros((2, 100), np.float32)), np.zeros(2, int)).shape == (2, 1, 28, 28)
     old = rg.Trainer({k: v for k, v in cfg.items() if k != "g_refine"}).G
     assert not any(isinstance(m, nn.Conv2d) for m in old.net)
