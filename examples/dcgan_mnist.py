@@ -7,11 +7,11 @@ The recipe is the default of `tinygen train gan --dataset mnist-5k` (RECIPE belo
 numbers as DEFAULTS["images"] in tinygen/runs/gan.py; a test keeps them equal): Radford et al.'s
 32x32 DCGAN (D pads the 28x28 digits to 32x32, G crops its output; D at half their width, 32 ->
 64 -> 128 channels, so that twice the epochs fit in the same time; G at three quarters, 192 ->
-96 -> 48, with one more 3x3 convolution at 16x16, where the strokes are drawn) with N(0, 0.02) init, Adam with betas (0,
-0.99) for both players (Karras et al. 2020) and a learning rate decaying linearly from 8e-4 to a
-quarter of it over the run, every image D sees moved by up to 2 pixels (DiffAugment's
-translation, Zhao et al. 2020), a lazy R1 penalty on real images every 4th step (Mescheder et
-al. 2018), and an exponential moving average of the generator's weights for sampling, whose
+96 -> 48, with one more 3x3 convolution at 16x16, where the strokes are drawn) with N(0, 0.02)
+init, Adam with betas (0, 0.99) for both players (Karras et al. 2020) and a learning rate
+decaying linearly from 8e-4 to a quarter of it over the run, every image D sees moved by up to
+2 pixels (DiffAugment's translation, Zhao et al. 2020), a lazy R1 penalty on real images every
+4th step (Mescheder et al. 2018), and an exponential moving average of the generator's weights for sampling, whose
 batch-norm statistics are recomputed before it draws (its weights are an average: the statistics
 copied from the trained G do not fit them). Beside the noise, G gets one of ten categorical codes
 c (InfoGAN, Chen et al. 2016), and D a second head that guesses c from the image: both players

@@ -14,10 +14,10 @@ head must recover; codes.png shows one row per code, and `tinygen sample --code 
 Defaults per kind of data (DEFAULTS; chosen by measurement, see the README's GAN results): 2D
 points train an MLP GAN on fresh samples of the mixture with R1, a linearly decaying learning
 rate and an EMA generator, an "epoch" being `steps_per_epoch` steps; images train the DCGAN (G
-at 3/4 of Radford et al.'s width with a 3x3 convolution at its last hidden stage, D at 1/2, and
-ten InfoGAN codes beside the noise) on the training split with a lazy R1 penalty, a linearly
-decaying learning rate, an EMA generator and DiffAugment's translation (conditional runs:
-CONDITIONAL overrides; colour images: no codes, CODES_IN_COLOUR).
+at 3/4 of Radford et al.'s width with a 3x3 convolution at its last hidden stage, D at 1/2,
+and on grey images ten InfoGAN codes beside the noise) on the training split with a lazy R1
+penalty, a linearly decaying learning rate, an EMA generator and DiffAugment's translation
+(conditional runs: CONDITIONAL overrides; colour images: no codes, CODES_IN_COLOUR).
 """
 from __future__ import annotations
 
