@@ -3,22 +3,21 @@
     python examples/dcgan_mnist.py [--epochs 60] [--batch-size 32] [--lr 8e-4] [--limit N]
                                    [--steps N (stop early)] [--seed 0] [--out dcgan_example]
 
-The recipe is the default of `tinygen train gan --dataset mnist-5k` (RECIPE below, the same
-numbers as DEFAULTS["images"] in tinygen/runs/gan.py; a test keeps them equal): Radford et al.'s
-32x32 DCGAN (D pads the 28x28 digits to 32x32, G crops its output; D at half their width, 32 ->
-64 -> 128 channels, so that twice the epochs fit in the same time; G at three quarters, 192 ->
-96 -> 48, with one more 3x3 convolution at 16x16, where the strokes are drawn) with N(0, 0.02)
-init, Adam with betas (0, 0.99) for both players (Karras et al. 2020) and a learning rate
-decaying linearly from 8e-4 to a quarter of it over the run, every image D sees moved by up to
-2 pixels (DiffAugment's translation, Zhao et al. 2020), a lazy R1 penalty on real images every
-4th step (Mescheder et al. 2018), and an exponential moving average of the generator's weights for sampling, whose
-batch-norm statistics are recomputed before it draws (its weights are an average: the statistics
-copied from the trained G do not fit them). Beside the noise, G gets one of ten categorical codes
-c (InfoGAN, Chen et al. 2016), and D a second head that guesses c from the image: both players
-also minimise that guess's cross-entropy, so what G draws for one code is told apart from what it
-draws for another (fewer samples halfway between two digits). Each of the nine steps of the
-recipe is marked; the CLI runs the same step packaged as tinygen.gan.train_step. Writes
-samples.png every epoch.
+The recipe is the default of `tinygen train gan --dataset mnist-5k` (RECIPE below, the same numbers
+as DEFAULTS["images"] in tinygen/runs/gan.py; a test keeps them equal): Radford et al.'s 32x32
+DCGAN (D pads the 28x28 digits to 32x32, G crops its output; D at half their width, 32 -> 64 -> 128
+channels, so that twice the epochs fit in the same time; G at three quarters, 192 -> 96 -> 48, with
+one more 3x3 convolution at 16x16, where the strokes are drawn) with N(0, 0.02) init, Adam with
+betas (0, 0.99) for both players (Karras et al. 2020) and a learning rate decaying linearly from
+8e-4 to a quarter of it over the run, every image D sees moved by up to 2 pixels (DiffAugment's
+translation, Zhao et al. 2020), a lazy R1 penalty on real images every 4th step (Mescheder et al.
+2018), and an exponential moving average of the generator's weights for sampling, whose batch-norm
+statistics are recomputed before it draws (its weights are an average: the statistics copied from
+the trained G do not fit them). Beside the noise, G gets one of ten categorical codes c (InfoGAN,
+Chen et al. 2016), and D a second head that guesses c from the image: both players also minimise
+that guess's cross-entropy, so what G draws for one code is told apart from what it draws for
+another (fewer samples halfway between two digits). Each of the nine steps of the recipe is marked;
+the CLI runs the same step packaged as tinygen.gan.train_step. Writes samples.png every epoch.
 """
 import argparse
 from pathlib import Path
