@@ -392,9 +392,9 @@ def test_dcgan_widths_come_from_the_config_and_old_runs_keep_radfords():
 
 def test_the_refining_convolutions_come_from_the_config_and_old_runs_have_none():
     """g_refine: 3x3 conv -> BN -> ReLU layers at G's last hidden stage (48x16x16 on the MNIST
-    grid at the default width), before the output stage; the output keeps its shape. A run made before the flag (no
-    key in its config.json) is rebuilt without them, so its checkpoint loads. The conditional
-    defaults keep none (measured that way); 2-D data refuses the flag."""
+    grid at the default width), before the output stage; the output keeps its shape. A run made
+    before the flag (no key in its config.json) is rebuilt without them, so its checkpoint loads.
+    The conditional defaults keep none (measured that way); 2-D data refuses the flag."""
     from tinygen.runs import gan as rg
     data = rg.load_data({"dataset": "mnist-5k", "limit": 64})
     cfg = rg.make_config({"dataset": "mnist-5k", "g_refine": 2}, data)

@@ -163,4 +163,5 @@ def test_colour_images_get_no_codes_unless_asked(tmp_path):
     assert rg.make_config({"dataset": str(path)}, data)["codes"] == 0
     assert rg.make_config({"dataset": str(path), "codes": 10}, data)["codes"] == 10
     grey = rg.load_data({"dataset": "mnist-5k", "limit": 64})
-    assert rg.make_config({"dataset": "mnist-5k"}, grey)["codes"] == rg.DEFAULTS["images"]["codes"] == 10
+    assert rg.make_config({"dataset": "mnist-5k"}, grey)["codes"] == 10 == \
+        rg.DEFAULTS["images"]["codes"]
