@@ -72,6 +72,14 @@ def test_sample_writes_float32_images_in_unit_interval(run, tmp_path):
     np.testing.assert_array_equal(np.load(tmp_path / "t.npy"), x)   # the seed decides
 
 
+def test_truncation_is_refused_on_a_vae_run_before_writing(run, tmp_path, capsys):
+    out = tmp_path / "s.npy"
+    assert main(["sample", str(run), "-n", "2", "--truncation", "1", "--out", str(out)]) == 1
+    assert "--truncation is for a GAN run" in _one_error_line(capsys) and not out.exists()
+    assert main(["eval", str(run), "--truncation", "1"]) == 1
+    assert "--truncation is for a GAN run" in _one_error_line(capsys)
+
+
 def test_resume_continues_from_the_last_epoch(tmp_path):
     out = str(tmp_path / "r")
     assert main(["train", "vae", "--epochs", "1", "--out", out, *TINY]) == 0
@@ -97,6 +105,8 @@ def test_existing_run_directory_is_refused_unless_forced(run, capsys):
     (["train", "vae", "--model", "rnn"], "--model"),
     (["train", "vae", "--nope"], "--nope"),
     (["sample", "x", "--out", "y.npy"], "-n"),
+    (["sample", "x", "-n", "2", "--out", "y.npy", "--truncation", "0"], "--truncation"),
+    (["eval", "x", "--truncation", "-1"], "--truncation"),
 ])
 def test_bad_flags_give_one_line_and_exit_2(argv, needle, capsys):
     with pytest.raises(SystemExit) as exc:

@@ -279,6 +279,26 @@ def test_cli_trains_resumes_evaluates_and_samples_a_2d_gan(tmp_path, monkeypatch
     run("sample", str(out), "-n", "7", "--out", str(tmp_path / "s.npy"))
     s = np.load(tmp_path / "s.npy")
     assert s.shape == (7, 2) and s.dtype == np.float32
+    # --truncation: other noise, so other points; eval says it scored truncated samples
+    run("sample", str(out), "-n", "7", "--truncation", "0.5", "--out", str(tmp_path / "t.npy"))
+    t = np.load(tmp_path / "t.npy")
+    assert t.shape == (7, 2) and not np.array_equal(s, t)
+    result = json.loads(run("eval", str(out), "--json", "--n-samples", "300",
+                            "--truncation", "1").splitlines()[-1])
+    assert result["truncation"] == 1.0 and 0 <= result["modes"] <= 8
+
+
+@given(st.integers(1, 40), st.integers(1, 6), st.floats(0.05, 4.0), st.integers(0, 2 ** 16))
+def test_truncated_noise_redraws_exactly_the_entries_beyond_the_threshold(n, dim, t, seed):
+    from tinygen.runs.gan import truncated_noise
+    plain = truncated_noise(np.random.default_rng(seed), n, dim)
+    np.testing.assert_array_equal(plain, np.random.default_rng(seed).standard_normal((n, dim)))
+    z = truncated_noise(np.random.default_rng(seed), n, dim, t)
+    assert z.shape == (n, dim) and np.all(np.abs(z) <= t)
+    near = np.abs(plain) <= t           # the first draw's entries within the bound are kept
+    np.testing.assert_array_equal(z[near], plain[near])
+    with pytest.raises(ValueError, match="--truncation must be > 0"):
+        truncated_noise(np.random.default_rng(seed), n, dim, -t)
 
 
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch,

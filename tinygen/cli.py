@@ -5,8 +5,9 @@ drivers; computes nothing itself.
 
     tinygen train vae [--dataset mnist-5k] [--model mlp|conv] [--latent 20] [--epochs 50] ...
     tinygen train gan [--dataset ring8] [--model mlp|dcgan] [--loss non_saturating] ...
-    tinygen eval DIR [--iw-samples K] [--json]
+    tinygen eval DIR [--iw-samples K] [--truncation T] [--json]
     tinygen sample DIR -n N --out FILE.npy|FILE.png [--seed S] [--label L | --code C]
+                   [--truncation T]
     tinygen encode DIR [--dataset D] [--split train|test] --out FILE.npz      (VAE runs)
 
 `train KIND` runs runs.train(runs.DRIVERS[KIND], args); `eval` and `sample` find the driver
@@ -28,7 +29,10 @@ import sys
 import numpy as np
 
 from tinygen import io, runs
-from tinygen.runs.flags import add_run_flags, positive_int
+from tinygen.runs.flags import add_run_flags, positive_float, positive_int
+
+TRUNCATION_HELP = ("GAN runs: draw every noise entry beyond +-T again (the truncation trick): "
+                   "cleaner, less varied samples (default: no truncation)")
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -58,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--limit", type=positive_int, default=None,
                     help="evaluate on the first N test examples only")
     ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--truncation", type=positive_float, default=None, metavar="T",
+                    help=TRUNCATION_HELP + "; scores those samples")
     ev.add_argument("--json", action="store_true")
 
     sa = commands.add_parser("sample", help="write N generated samples to .npy (or a .png grid)")
@@ -73,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     sa.add_argument("--code", type=int, default=None,
                     help="InfoGAN runs (--codes K): the categorical code to draw, 0..K-1; "
                          "default: cycle through the codes")
+    sa.add_argument("--truncation", type=positive_float, default=None, metavar="T",
+                    help=TRUNCATION_HELP)
 
     en = commands.add_parser("encode", help="VAE: write posterior means (and labels) to .npz")
     en.add_argument("run_dir")
@@ -94,8 +102,23 @@ def _driver(run_dir):
     return runs.DRIVERS[kind]
 
 
+def _gan_only(args, driver) -> dict:
+    """The GAN-only sampling flags that were given, as keyword arguments; a ValueError naming
+    the flag on a run of another kind."""
+    given = {k: v for k, v in (("code", getattr(args, "code", None)),
+                               ("truncation", args.truncation)) if v is not None}
+    if given and driver.KIND != "gan":
+        flag = next(iter(given))
+        hint = " trained with --codes" if flag == "code" else ""
+        raise ValueError(f"--{flag} is for a GAN run{hint}; {args.run_dir!r} is a "
+                         f"{driver.KIND} run")
+    return given
+
+
 def _eval(args) -> None:
-    results = _driver(args.run_dir).evaluate(args.run_dir, args)
+    driver = _driver(args.run_dir)
+    _gan_only(args, driver)
+    results = driver.evaluate(args.run_dir, args)
     if not args.json:
         for key, value in results.items():
             print(f"{key}: {value:.4f}" if isinstance(value, float) else f"{key}: {value}")
@@ -114,11 +137,8 @@ def _check_out(path: str, *suffixes: str) -> None:
 def _sample(args) -> None:
     _check_out(args.out, ".npy", ".png")
     driver = _driver(args.run_dir)
-    if args.code is not None and driver.KIND != "gan":
-        raise ValueError(f"--code is for a GAN run trained with --codes; {args.run_dir!r} is "
-                         f"a {driver.KIND} run")
-    code = {} if args.code is None else {"code": args.code}
-    samples = driver.sample(args.run_dir, args.n, args.seed, args.label, **code)
+    samples = driver.sample(args.run_dir, args.n, args.seed, args.label,
+                            **_gan_only(args, driver))
     assert samples.dtype == np.float32 and len(samples) == args.n, (samples.dtype, samples.shape)
     if args.out.endswith(".png"):
         if samples.ndim != 4:

@@ -325,17 +325,35 @@ class Trainer:
         return {"step": (epoch + 1) * self.steps}
 
 
-def _samples(trainer, n: int, seed: int, y=None) -> np.ndarray:
-    z = np.random.default_rng(seed).standard_normal((n, trainer.cfg["latent"]))
+def truncated_noise(rng, n: int, dim: int, threshold=None) -> np.ndarray:
+    """(n, dim) standard normal noise for G; with a threshold t > 0, every entry with |z| > t is
+    drawn again until none is -- the truncation trick (Brock et al. 2019): samples from nearer
+    the noise's mode, cleaner and less varied (measured on mnist-5k in the README). Without a
+    threshold the same draws as rng.standard_normal((n, dim))."""
+    z = rng.standard_normal((n, dim))
+    if threshold is not None:
+        if not threshold > 0:
+            raise ValueError(f"--truncation must be > 0, got {threshold}")
+        far = np.abs(z) > threshold
+        while far.any():
+            z[far] = rng.standard_normal(int(far.sum()))
+            far = np.abs(z) > threshold
+    return z
+
+
+def _samples(trainer, n: int, seed: int, y=None, truncation=None) -> np.ndarray:
+    z = truncated_noise(np.random.default_rng(seed), n, trainer.cfg["latent"], truncation)
     x = trainer.generate(z, y).astype(np.float32)
     return x if trainer.cfg["data_kind"] == "points" else np.clip(x, 0, 1)
 
 
-def sample(run_dir, n: int, seed: int = 0, label=None, code=None) -> np.ndarray:
+def sample(run_dir, n: int, seed: int = 0, label=None, code=None,
+           truncation=None) -> np.ndarray:
     """`tinygen sample`: n samples float32, points (n, 2) or images (n, C, H, W) in [0, 1].
     A conditional run draws class `label` (an index or a class name), an InfoGAN run code
     `code` (0..K-1); each cycles through its classes or codes evenly when None. `label` on an
-    unconditional run, or `code` on a run without codes, is a ValueError."""
+    unconditional run, or `code` on a run without codes, is a ValueError. truncation: see
+    truncated_noise."""
     cfg = load_config(run_dir)
     label = resolve_label(cfg, label)
     k = cfg.get("codes", CODES_BEFORE)
@@ -345,7 +363,8 @@ def sample(run_dir, n: int, seed: int = 0, label=None, code=None) -> np.ndarray:
     if code is not None and not 0 <= code < k:
         raise ValueError(f"--code {code}: this run's codes are 0..{k - 1}")
     trainer = restore(run_dir, KIND, Trainer)
-    return _samples(trainer, n, seed, trainer.generator_labels(n, label if k == 0 else code))
+    return _samples(trainer, n, seed, trainer.generator_labels(n, label if k == 0 else code),
+                    truncation)
 
 
 def digit_view(x) -> np.ndarray:
@@ -362,7 +381,8 @@ def evaluate(run_dir, args) -> dict:
     """`tinygen eval DIR`: 2D -> modes, hq_pct, reverse_kl (tinygen.metrics.modes);
     MNIST-shaped images -> classifier_is, label_kl, classes, fid_classifier, kid_classifier,
     and label_agreement (+ per class) for a conditional run (runs/scores.py); images of
-    another shape: the judge's scores of their digit_view."""
+    another shape: the judge's scores of their digit_view. args.truncation (if given): the
+    samples' noise is truncated (truncated_noise) and the result says so."""
     trainer = restore(run_dir, KIND, Trainer)
     cfg = trainer.cfg
     if cfg["data_kind"] == "points" and cfg["dataset"] not in ("ring8", "grid25"):
@@ -370,9 +390,12 @@ def evaluate(run_dir, args) -> dict:
                          f"{cfg['dataset']!r}")
     n = args.n_samples or (2500 if cfg["data_kind"] == "points" else 5000)
     y = sample_labels(cfg, n)                   # a conditional run's labels, else None
-    x = _samples(trainer, n, args.seed, trainer.generator_labels(n))
+    truncation = getattr(args, "truncation", None)
+    x = _samples(trainer, n, args.seed, trainer.generator_labels(n), truncation)
+    said = {} if truncation is None else {"truncation": truncation}
     if cfg["data_kind"] == "points":
-        return mode_metrics(x, cfg["dataset"])
+        return {**mode_metrics(x, cfg["dataset"]), **said}
     if x.shape[1:] == (1, 28, 28):
-        return image_scores(cfg, x, y)
-    return {**classifier_metrics(digit_view(x)), "judged_on": "channel maximum, centre 28x28"}
+        return {**image_scores(cfg, x, y), **said}
+    return {**classifier_metrics(digit_view(x)), "judged_on": "channel maximum, centre 28x28",
+            **said}
