@@ -223,7 +223,8 @@ def test_the_dcgan_example_trains_the_cli_default_recipe():
     spec.loader.exec_module(example)
     assert example.RECIPE == {k: DEFAULTS["images"][k] for k in example.RECIPE}
     assert DEFAULTS["images"]["lr_d_ratio"] == 1.0   # what the example does not write out
-    assert DEFAULTS["images"]["augment"] == "translation" and DEFAULTS["images"]["real_label"] == 1.0
+    images = DEFAULTS["images"]
+    assert images["augment"] == "translation" and images["real_label"] == 1.0
 
 
 @pytest.mark.parametrize("kind, extra", [("gan", []), ("vae", ["--model", "conv"])])
