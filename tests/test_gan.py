@@ -15,7 +15,8 @@ import tinygen as tg
 from tinygen import functional as F
 from tinygen import nn, optim
 from tinygen.gan import (GANLoss, LeCamAnchors, build_models, diff_augment, r1_penalty,
-                         recalibrate_batchnorm, train_step, update_ema, wgan_gradient_penalty)
+                         recalibrate_batchnorm, train_step, truncated_noise, update_ema,
+                         wgan_gradient_penalty)
 from tinygen.gradcheck import gradcheck
 from tinygen.testing import arrays, check_grads
 
@@ -290,14 +291,13 @@ def test_cli_trains_resumes_evaluates_and_samples_a_2d_gan(tmp_path, monkeypatch
 
 @given(st.integers(1, 40), st.integers(1, 6), st.floats(0.05, 4.0), st.integers(0, 2 ** 16))
 def test_truncated_noise_redraws_exactly_the_entries_beyond_the_threshold(n, dim, t, seed):
-    from tinygen.runs.gan import truncated_noise
     plain = truncated_noise(np.random.default_rng(seed), n, dim)
     np.testing.assert_array_equal(plain, np.random.default_rng(seed).standard_normal((n, dim)))
     z = truncated_noise(np.random.default_rng(seed), n, dim, t)
     assert z.shape == (n, dim) and np.all(np.abs(z) <= t)
     near = np.abs(plain) <= t           # the first draw's entries within the bound are kept
     np.testing.assert_array_equal(z[near], plain[near])
-    with pytest.raises(ValueError, match="--truncation must be > 0"):
+    with pytest.raises(ValueError, match="truncation threshold must be > 0"):
         truncated_noise(np.random.default_rng(seed), n, dim, -t)
 
 

@@ -266,7 +266,7 @@ def train_step(G, D, opt_G, opt_D, x_real, z, loss: GANLoss, augment=None, rng=N
     return stats
 
 
-# -- generator weight averaging ------------------------------------------------------------
+# -- sampling: generator weight averaging, truncated noise -------------------------------------
 def update_ema(ema, model, decay: float) -> None:
     """Exponential moving average of the generator's weights (Yazici et al. 2019):
     theta_ema <- decay * theta_ema + (1 - decay) * theta;  buffers (batch-norm statistics) are
@@ -292,6 +292,23 @@ def recalibrate_batchnorm(G, z, y=None) -> None:
     for m, momentum in zip(norms, momenta):
         m.momentum = momentum
     G.eval()
+
+
+def truncated_noise(rng, n: int, dim: int, threshold=None) -> np.ndarray:
+    """(n, dim) standard normal noise for G; with a threshold t > 0, every entry with |z| > t is
+    drawn again until none is -- the truncation trick (Brock et al. 2019): samples from nearer
+    the noise's mode, which a classifier reads more surely, and less varied (on mnist-5k also
+    further from the real digits: README, "Truncation"). Without a threshold: the same draws as
+    rng.standard_normal((n, dim))."""
+    z = rng.standard_normal((n, dim))
+    if threshold is not None:
+        if not threshold > 0:
+            raise ValueError(f"the truncation threshold must be > 0, got {threshold}")
+        far = np.abs(z) > threshold
+        while far.any():
+            z[far] = rng.standard_normal(int(far.sum()))
+            far = np.abs(z) > threshold
+    return z
 
 
 # -- DiffAugment for images (Zhao et al. 2020): the same random, differentiable augmentation

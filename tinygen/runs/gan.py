@@ -27,7 +27,7 @@ import tinygen as tg
 from tinygen import io, optim
 from tinygen.data import as_float, iterate_batches
 from tinygen.gan import (AUGMENTS, LOSSES, GANLoss, augmentation, build_models,
-                         recalibrate_batchnorm, train_step, update_ema)
+                         recalibrate_batchnorm, train_step, truncated_noise, update_ema)
 from tinygen.gan.networks import D_CONDITIONINGS, default_grid
 from tinygen.metrics.classifier import classifier_metrics
 from tinygen.metrics.modes import mode_metrics
@@ -325,22 +325,6 @@ class Trainer:
         return {"step": (epoch + 1) * self.steps}
 
 
-def truncated_noise(rng, n: int, dim: int, threshold=None) -> np.ndarray:
-    """(n, dim) standard normal noise for G; with a threshold t > 0, every entry with |z| > t is
-    drawn again until none is -- the truncation trick (Brock et al. 2019): samples from nearer
-    the noise's mode, cleaner and less varied (measured on mnist-5k in the README). Without a
-    threshold the same draws as rng.standard_normal((n, dim))."""
-    z = rng.standard_normal((n, dim))
-    if threshold is not None:
-        if not threshold > 0:
-            raise ValueError(f"--truncation must be > 0, got {threshold}")
-        far = np.abs(z) > threshold
-        while far.any():
-            z[far] = rng.standard_normal(int(far.sum()))
-            far = np.abs(z) > threshold
-    return z
-
-
 def _samples(trainer, n: int, seed: int, y=None, truncation=None) -> np.ndarray:
     z = truncated_noise(np.random.default_rng(seed), n, trainer.cfg["latent"], truncation)
     x = trainer.generate(z, y).astype(np.float32)
@@ -353,7 +337,7 @@ def sample(run_dir, n: int, seed: int = 0, label=None, code=None,
     A conditional run draws class `label` (an index or a class name), an InfoGAN run code
     `code` (0..K-1); each cycles through its classes or codes evenly when None. `label` on an
     unconditional run, or `code` on a run without codes, is a ValueError. truncation: see
-    truncated_noise."""
+    gan.truncated_noise."""
     cfg = load_config(run_dir)
     label = resolve_label(cfg, label)
     k = cfg.get("codes", CODES_BEFORE)
