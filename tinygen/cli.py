@@ -32,7 +32,7 @@ from tinygen import io, runs
 from tinygen.runs.flags import add_run_flags, positive_float, positive_int
 
 TRUNCATION_HELP = ("GAN runs: draw every noise entry beyond +-T again (the truncation trick): "
-                   "cleaner, less varied samples (default: no truncation)")
+                   "surer, less varied samples (default: no truncation)")
 
 
 class OneLineParser(argparse.ArgumentParser):
