@@ -376,10 +376,12 @@ def evaluate(run_dir, args) -> dict:
     y = sample_labels(cfg, n)                   # a conditional run's labels, else None
     truncation = getattr(args, "truncation", None)
     x = _samples(trainer, n, args.seed, trainer.generator_labels(n), truncation)
-    said = {} if truncation is None else {"truncation": truncation}
     if cfg["data_kind"] == "points":
-        return {**mode_metrics(x, cfg["dataset"]), **said}
-    if x.shape[1:] == (1, 28, 28):
-        return {**image_scores(cfg, x, y), **said}
-    return {**classifier_metrics(digit_view(x)), "judged_on": "channel maximum, centre 28x28",
-            **said}
+        scores = mode_metrics(x, cfg["dataset"])
+    elif x.shape[1:] == (1, 28, 28):
+        scores = image_scores(cfg, x, y)
+    else:
+        scores = {**classifier_metrics(digit_view(x)), "judged_on": "channel maximum, centre 28x28"}
+    if truncation is not None:
+        scores["truncation"] = truncation
+    return scores
