@@ -7,7 +7,7 @@ tinygen and once in PyTorch.
     python benchmarks/bench_training.py [--repeats 15] [--steps 10] [--only vae dcgan28 dcgan32]
 
 Rows: VAE 784-400-20 (batch 128), DCGAN-28 and DCGAN-32 RGB (batch 64), see user_models.py;
-and the library's own `tinygen train gan` step (gan.train_step with the CLI's defaults: batch
+and the library's own `tinygen train gan` step (gan.train_step with the CLI's networks: batch
 32, lazy R1, EMA) beside the PyTorch user loop of the same networks (--only cli_gan).
 
 Honesty: both frameworks start from the same weights (tinygen's, copied through the
@@ -186,8 +186,9 @@ def bench_gan(build, x, args):
 
 def bench_cli_gan(x, args):
     """The library's own `tinygen train gan` step on mnist-5k (user_models.cli_dcgan28: its
-    defaults, batch 32, lazy R1, EMA) beside the PyTorch user loop of the same networks at the
-    same batch. Each side's FLOPs are what its own step needs (user_models.py)."""
+    networks and step, lazy R1, EMA; batch 32, the CLI's default until batch 24) beside the
+    PyTorch user loop of the same networks at the same batch. Each side's FLOPs are what its own
+    step needs (user_models.py)."""
     batch = 32
     rng = np.random.default_rng(3)
     G, D, ours, flops = um.cli_dcgan28(0, batch)
@@ -264,7 +265,7 @@ def main(argv=None):
             "dcgan32": ("DCGAN-32 RGB (Radford et al.), batch 64, user-style loop",
                         lambda: bench_gan(um.dcgan32, x, args), 1.0),
             "cli_gan": ("`tinygen train gan` step on mnist-5k (gan.train_step with the CLI's "
-                        "defaults: batch 32, lazy R1 every 4th step, EMA) vs the PyTorch user "
+                        "networks: batch 32, lazy R1 every 4th step, EMA) vs the PyTorch user "
                         "loop of the same networks, batch 32", lambda: bench_cli_gan(x, args),
                         1.0)}
     for key in args.only:

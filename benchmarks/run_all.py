@@ -36,7 +36,7 @@ NOTE = ("Targets (issue 13): with the user-style loop (zero_grad, backward, step
         "out, Conv2d 2 N OH OW O C kh kw, ConvTranspose2d 2 N H W O C kh kw per pass, the "
         "backward once for the weight gradient and once for the input gradient where one is "
         "needed (benchmarks/user_models.py). The `tinygen train gan` rows time the library's "
-        "own step (gan.train_step with the CLI's defaults: batch 32, lazy R1 every 4th step, "
+        "own step (gan.train_step with the CLI's networks: batch 32, lazy R1 every 4th step, "
         "EMA) beside the PyTorch user loop of the same networks; its FLOPs leave out R1 and "
         "the EMA, so its share is a lower bound. On a 2-core machine shared with other jobs (see the load averages) the "
         "2-thread wall-clock rows measure the scheduler as much as the code; the 1-thread "

@@ -1,6 +1,6 @@
 """DCGAN on the bundled MNIST-5k, the whole adversarial step written out with the public API.
 
-    python examples/dcgan_mnist.py [--epochs 60] [--batch-size 32] [--lr 8e-4] [--limit N]
+    python examples/dcgan_mnist.py [--epochs 60] [--batch-size 24] [--lr 6.9e-4] [--limit N]
                                    [--steps N (stop early)] [--seed 0] [--out dcgan_example]
 
 The recipe is the default of `tinygen train gan --dataset mnist-5k` (RECIPE below, the same numbers
@@ -8,16 +8,17 @@ as DEFAULTS["images"] in tinygen/runs/gan.py; a test keeps them equal): Radford 
 DCGAN (D pads the 28x28 digits to 32x32, G crops its output; D at half their width, 32 -> 64 -> 128
 channels, so that twice the epochs fit in the same time; G at three quarters, 192 -> 96 -> 48, with
 one more 3x3 convolution at 16x16, where the strokes are drawn) with N(0, 0.02) init, Adam with
-betas (0, 0.99) for both players (Karras et al. 2020) and a learning rate decaying linearly from
-8e-4 to a quarter of it over the run, every image D sees moved by up to 2 pixels (DiffAugment's
-translation, Zhao et al. 2020), a lazy R1 penalty on real images every 4th step (Mescheder et al.
-2018), and an exponential moving average of the generator's weights for sampling, whose batch-norm
-statistics are recomputed before it draws (its weights are an average: the statistics copied from
-the trained G do not fit them). Beside the noise, G gets one of ten categorical codes c (InfoGAN,
-Chen et al. 2016), and D a second head that guesses c from the image: both players also minimise
-that guess's cross-entropy, so what G draws for one code is told apart from what it draws for
-another (fewer samples halfway between two digits). Each of the nine steps of the recipe is marked;
-the CLI runs the same step packaged as tinygen.gan.train_step. Writes samples.png every epoch.
+betas (0, 0.99) for both players (Karras et al. 2020), batches of 24 and a learning rate decaying
+linearly from 6.9e-4 to a quarter of it over the run, every image D sees moved by up to 2 pixels
+(DiffAugment's translation, Zhao et al. 2020), a lazy R1 penalty on real images every 4th step
+(Mescheder et al. 2018), and an exponential moving average of the generator's weights for sampling,
+whose batch-norm statistics are recomputed before it draws (its weights are an average: the
+statistics copied from the trained G do not fit them). Beside the noise, G gets one of ten
+categorical codes c (InfoGAN, Chen et al. 2016), and D a second head that guesses c from the image:
+both players also minimise that guess's cross-entropy, so what G draws for one code is told apart
+from what it draws for another (fewer samples halfway between two digits). Each of the nine steps
+of the recipe is marked; the CLI runs the same step packaged as tinygen.gan.train_step. Writes
+samples.png every epoch.
 """
 import argparse
 from pathlib import Path
@@ -32,7 +33,7 @@ from tinygen.gan import DCGANDiscriminator, DCGANGenerator, augmentation, dcgan_
 from tinygen.gan import recalibrate_batchnorm, update_ema
 from tinygen.plots import save_image_grid
 
-RECIPE = dict(latent=100, batch_size=32, lr=8e-4, lr_final=0.25, beta1=0.0, beta2=0.99,
+RECIPE = dict(latent=100, batch_size=24, lr=6.9e-4, lr_final=0.25, beta1=0.0, beta2=0.99,
               r1=0.01, r1_every=4, ema=0.995, epochs=60, augment="translation", g_width=48,
               d_width=32, g_refine=1, codes=10, info=0.5)
 
