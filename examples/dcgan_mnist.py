@@ -34,7 +34,7 @@ from tinygen.gan import recalibrate_batchnorm, update_ema
 from tinygen.plots import save_image_grid
 
 RECIPE = dict(latent=100, batch_size=24, lr=6.9e-4, lr_final=0.25, beta1=0.0, beta2=0.99,
-              r1=0.01, r1_every=4, ema=0.995, epochs=60, augment="translation", g_width=48,
+              r1=0.01, r1_every=4, ema=0.999, epochs=60, augment="translation", g_width=48,
               d_width=32, g_refine=1, codes=10, info=0.5)
 
 
