@@ -100,3 +100,19 @@ def test_an_empty_folder_is_refused(tmp_path, capsys):
     assert main(["train", "vae", "--dataset", str(tmp_path / "empty"),
                  "--out", str(tmp_path / "never")]) == 1
     assert "empty" in _one_error_line(capsys) and not (tmp_path / "never").exists()
+
+
+def test_a_colour_gan_of_digit_size_is_judged_on_its_brightest_channel(tmp_path, capsys,
+                                                                       monkeypatch):
+    from tinygen.metrics import classifier   # an untrained stand-in: this checks the plumbing
+    monkeypatch.setattr(classifier, "_CACHE", {"model": classifier.MNISTClassifier().eval(),
+                                               "accuracy": 0.0})
+    folder = _colour_folder(tmp_path / "pets", size=(32, 32), n=4)
+    out = tmp_path / "run"
+    assert main(["train", "gan", "--dataset", str(folder), "--epochs", "1", "--batch-size", "8",
+                 "--figures-every", "0", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(out), "--n-samples", "20", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["judged_on"] == "channel maximum, centre 28x28" and result["n"] == 20
+    assert 0 <= result["clean"] <= result["one_piece"] <= 1 and result["classes"] >= 1

@@ -169,8 +169,10 @@ def test_eval_reports_knn_fid_and_label_agreement(runs, capsys):
     assert 0 <= result["knn_accuracy"] <= 1 and len(result["label_agreement_per_class"]) == 10
     assert main(["eval", str(runs / "cgan"), "--n-samples", "100", "--json"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert {"classifier_is", "fid_classifier", "label_agreement"} <= result.keys()
+    assert {"classifier_is", "fid_classifier", "label_agreement", "one_piece", "clean",
+            "clean_real"} <= result.keys()
     assert result["fid_classifier"] > 0
+    assert 0 <= result["clean"] <= result["one_piece"] <= 1 and 0 <= result["clean_real"] <= 1
 
 
 def test_conditional_on_unlabelled_data_is_refused_before_writing(tmp_path, capsys):

@@ -6,6 +6,7 @@ Place in the tower: above vae / gan, below plots and runs.
     classifier.py   images: a small MNIST classifier (the judge), classifier IS, label KL,
                     its penultimate features, label agreement of class-conditional samples
     fid.py          Fréchet distance and KID between two sets of feature vectors
+    strokes.py      images: the pieces of ink in a digit (a gap, speck or blob makes two)
     latent.py       k-NN accuracy of codes, lerp / slerp paths, latent traversals
 Import the other metrics from their modules (tinygen.metrics.modes, tinygen.metrics.fid, ...).
 """

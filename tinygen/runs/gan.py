@@ -37,7 +37,7 @@ from tinygen.runs.directory import check_finite, load_config
 from tinygen.runs.flags import positive_int
 from tinygen.runs.labels import label_config, num_classes, resolve_label, sample_labels
 from tinygen.runs.loop import load_split, restore
-from tinygen.runs.scores import image_scores
+from tinygen.runs.scores import clean_scores, image_scores
 
 KIND = "gan"
 DATASET = "ring8"
@@ -365,8 +365,9 @@ def digit_view(x) -> np.ndarray:
 def evaluate(run_dir, args) -> dict:
     """`tinygen eval DIR`: 2D -> modes, hq_pct, reverse_kl (tinygen.metrics.modes);
     MNIST-shaped images -> classifier_is, label_kl, classes, fid_classifier, kid_classifier,
-    and label_agreement (+ per class) for a conditional run (runs/scores.py); images of
-    another shape: the judge's scores of their digit_view. args.truncation (if given): the
+    one_piece, clean, and label_agreement (+ per class) for a conditional run
+    (runs/scores.py); images of another shape: the judge's scores and one_piece / clean of
+    their digit_view. args.truncation (if given): the
     samples' noise is truncated (truncated_noise) and the result says so."""
     trainer = restore(run_dir, KIND, Trainer)
     cfg = trainer.cfg
@@ -382,7 +383,9 @@ def evaluate(run_dir, args) -> dict:
     elif x.shape[1:] == (1, 28, 28):
         scores = image_scores(cfg, x, y)
     else:
-        scores = {**classifier_metrics(digit_view(x)), "judged_on": "channel maximum, centre 28x28"}
+        digits = digit_view(x)
+        scores = {**classifier_metrics(digits), **clean_scores(digits),
+                  "judged_on": "channel maximum, centre 28x28"}
     if truncation is not None:
         scores["truncation"] = truncation
     return scores

@@ -1,7 +1,7 @@
 """The numbers `tinygen eval` reports for generated MNIST-shaped images (VAE and GAN alike).
 
-Place in the tower: runs/ (imports NumPy, data, metrics.classifier, metrics.fid and
-runs.labels). Every score is computed by the project's MNIST classifier (the "judge",
+Place in the tower: runs/ (imports NumPy, data, metrics.classifier, metrics.fid,
+metrics.strokes and runs.labels). Every score is computed by the project's MNIST classifier (the "judge",
 metrics/classifier.py) on samples in [0, 1]:
 
     classifier_is, label_kl, classes        how confident and how varied (as before)
@@ -9,14 +9,24 @@ metrics/classifier.py) on samples in [0, 1]:
                                             features of the samples and of the real test split
     kid_classifier                          the kernel (MMD) distance on the same features
     fid_classifier_real                     the floor: real training vs real test images
+    one_piece                               the share of samples whose ink is one 8-connected
+                                            piece (metrics/strokes.py): no gap, speck or blob
+    clean                                   the share both in one piece and read with p > 0.9:
+                                            a digit without a broken stroke that is not
+                                            halfway between two
+    clean_real                              the ceiling: `clean` of the real test digits
     label_agreement[_per_class]             conditional runs on digits: the share of samples
                                             the judge reads as the class they were asked for
 """
 from __future__ import annotations
 
-from tinygen.data import load_dataset
-from tinygen.metrics.classifier import classifier, classifier_metrics, features, label_agreement
+import numpy as np
+
+from tinygen.data import as_float, load_dataset
+from tinygen.metrics.classifier import (classifier, classifier_metrics, features,
+                                        label_agreement, predict_proba)
 from tinygen.metrics.fid import fid_from_features, kid_from_features
+from tinygen.metrics.strokes import one_piece
 from tinygen.runs.labels import classes_are_digits, is_digits
 
 _REFERENCE = {}
@@ -40,6 +50,23 @@ def real_floor(dataset: str) -> float:
     return fid_from_features(ref["train"], ref["test"])
 
 
+def clean_scores(x) -> dict:
+    """one_piece and clean (see the module docstring) of images x (N, 1, 28, 28) in [0, 1]."""
+    model, _ = classifier()
+    whole = one_piece(x)
+    sure = predict_proba(model, x).max(axis=1) > 0.9
+    return {"one_piece": float(whole.mean()), "clean": float(np.mean(whole & sure))}
+
+
+def clean_ceiling(dataset: str) -> float:
+    """`clean` of the real test digits (mnist for a full-MNIST run, else mnist-5k)."""
+    name = "mnist" if dataset == "mnist" else "mnist-5k"
+    key = ("clean", name)
+    if key not in _REFERENCE:
+        _REFERENCE[key] = clean_scores(as_float(load_dataset(name, "test").x))["clean"]
+    return _REFERENCE[key]
+
+
 def image_scores(cfg: dict, x, y=None) -> dict:
     """Scores of samples x (N, 1, 28, 28) in [0, 1] generated for labels y (N,) or None."""
     if not is_digits(cfg):
@@ -51,7 +78,8 @@ def image_scores(cfg: dict, x, y=None) -> dict:
     scores = {**classifier_metrics(x),
               "fid_classifier": fid_from_features(f, ref["test"]),
               "kid_classifier": kid_from_features(f, ref["test"]),
-              "fid_classifier_real": real_floor(cfg["dataset"])}
+              "fid_classifier_real": real_floor(cfg["dataset"]),
+              **clean_scores(x), "clean_real": clean_ceiling(cfg["dataset"])}
     if y is not None and classes_are_digits(cfg):
         scores.update(label_agreement(model, x, y))
     return scores
