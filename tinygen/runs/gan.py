@@ -367,8 +367,8 @@ def evaluate(run_dir, args) -> dict:
     MNIST-shaped images -> classifier_is, label_kl, classes, fid_classifier, kid_classifier,
     one_piece, clean, and label_agreement (+ per class) for a conditional run
     (runs/scores.py); images of another shape: the judge's scores and one_piece / clean of
-    their digit_view. args.truncation (if given): the
-    samples' noise is truncated (truncated_noise) and the result says so."""
+    their digit_view. args.truncation (if given): the samples' noise is truncated
+    (truncated_noise) and the result says so."""
     trainer = restore(run_dir, KIND, Trainer)
     cfg = trainer.cfg
     if cfg["data_kind"] == "points" and cfg["dataset"] not in ("ring8", "grid25"):

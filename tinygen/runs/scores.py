@@ -1,8 +1,8 @@
 """The numbers `tinygen eval` reports for generated MNIST-shaped images (VAE and GAN alike).
 
 Place in the tower: runs/ (imports NumPy, data, metrics.classifier, metrics.fid,
-metrics.strokes and runs.labels). Every score is computed by the project's MNIST classifier (the "judge",
-metrics/classifier.py) on samples in [0, 1]:
+metrics.strokes and runs.labels). Every score but one_piece is computed by the project's MNIST
+classifier (the "judge", metrics/classifier.py), on samples in [0, 1]:
 
     classifier_is, label_kl, classes        how confident and how varied (as before)
     fid_classifier                          Fréchet distance between the judge's penultimate
