@@ -37,7 +37,7 @@ def test_the_threshold_decides_what_is_ink():
 
 
 def flood_fill_pieces(mask) -> int:
-    """The NumPy-free twin: depth-first search over 8 neighbours."""
+    """The plain twin: a depth-first search from each unseen ink pixel over its 8 neighbours."""
     h, w = mask.shape
     seen, count = np.zeros_like(mask), 0
     for start in zip(*np.nonzero(mask)):
