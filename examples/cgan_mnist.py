@@ -1,14 +1,16 @@
 """Class-conditional DCGAN on the bundled MNIST-5k: "make me a 7", the whole step by hand.
 
-    python examples/cgan_mnist.py [--epochs 36] [--batch-size 32] [--lr 4e-4] [--limit N]
+    python examples/cgan_mnist.py [--epochs 60] [--batch-size 24] [--lr 6.9e-4] [--limit N]
                                   [--steps N (stop early)] [--seed 0] [--out cgan_example]
 
-The recipe of examples/dcgan_mnist.py (the CLI's default, RECIPE below), with labels: the
-generator G(z, y) has class-conditional batch norm (a per-class gain and bias after each batch
-norm, looked up in nn.Embedding tables), and the discriminator D(x, y) is a projection
-discriminator (Miyato & Koyama 2018): logit = psi(phi(x)) + <e(y), phi(x)>, so it scores "is this
-a real image OF CLASS y". Real images come with their labels; each fake is asked
-for a class drawn uniformly. Same nine steps as the unconditional example, each marked; the CLI
+The recipe of examples/dcgan_mnist.py (the CLI's default, RECIPE below: the same widths, 3x3
+convolution, translations, lazy R1, decaying learning rate and EMA), with the digit's label where
+that example has InfoGAN's code, and on the digits' own 28x28 grid (two stages: 7 -> 14 -> 28).
+The generator G(z, y) has class-conditional batch norm (a per-class gain and bias after each
+batch norm, looked up in nn.Embedding tables), and the discriminator D(x, y) is a projection
+discriminator (Miyato & Koyama 2018): logit = psi(phi(x)) + <e(y), phi(x)>, so it scores "is
+this a real image OF CLASS y" -- no code head is needed, the label is given. Real images come
+with their labels; each fake is asked for a class drawn uniformly. Same nine steps as the unconditional example, each marked; the CLI
 runs them as tinygen.gan.train_step(..., y_real=, y_fake=) (`tinygen train gan --conditional`).
 Writes samples.png, a row per digit, every epoch.
 """
@@ -21,12 +23,13 @@ import tinygen as tg
 from tinygen import functional as F
 from tinygen import optim
 from tinygen.data import as_float, iterate_batches, load_dataset
-from tinygen.gan import DCGANDiscriminator, DCGANGenerator, dcgan_init_
+from tinygen.gan import DCGANDiscriminator, DCGANGenerator, augmentation, dcgan_init_
 from tinygen.gan import recalibrate_batchnorm, update_ema
 from tinygen.plots import save_image_grid
 
-RECIPE = dict(latent=100, batch_size=32, lr=4e-4, beta1=0.0, beta2=0.99, r1=0.01, r1_every=4,
-              ema=0.995, epochs=36)
+RECIPE = dict(latent=100, batch_size=24, lr=6.9e-4, lr_final=0.25, beta1=0.0, beta2=0.99,
+              r1=0.01, r1_every=4, ema=0.999, epochs=60, augment="translation", g_width=48,
+              d_width=32, g_refine=1)
 K = 10   # classes: the digits
 
 
@@ -51,14 +54,18 @@ def main():
 
     # Step 1: randomly initialize the weights of the generator and the discriminator (each
     #         with its label embedding tables).
-    G = dcgan_init_(DCGANGenerator(latent, num_classes=K))
-    D = dcgan_init_(DCGANDiscriminator(num_classes=K, conditioning="projection"))
-    G_ema = DCGANGenerator(latent, num_classes=K)
+    G = dcgan_init_(DCGANGenerator(latent, width=RECIPE["g_width"], refine=RECIPE["g_refine"],
+                                   num_classes=K))
+    D = dcgan_init_(DCGANDiscriminator(width=RECIPE["d_width"], num_classes=K,
+                                       conditioning="projection"))
+    G_ema = DCGANGenerator(latent, width=RECIPE["g_width"], refine=RECIPE["g_refine"],
+                           num_classes=K)
     G_ema.load_state_dict(G.state_dict())
     betas = (RECIPE["beta1"], RECIPE["beta2"])
     opt_G = optim.Adam(G.parameters(), lr=args.lr, betas=betas)
     opt_D = optim.Adam(D.parameters(), lr=args.lr, betas=betas)
     g_params, d_params = list(G.parameters()), list(D.parameters())
+    augment = augmentation(RECIPE["augment"])      # x (N, 1, 28, 28) -> randomly moved copies
     fixed_z = np.tile(rng.standard_normal((10, latent)).astype(np.float32), (K, 1))
     fixed_y = np.repeat(np.arange(K), 10)             # a row per class, the same 10 z per row
 
@@ -68,17 +75,21 @@ def main():
             p.grad = g
         opt.step()
 
-    step = 0
+    step, total = 0, args.epochs * (len(x_train) // args.batch_size)
     for epoch in range(args.epochs):
         for x_real, y_real in iterate_batches((x_train, y_train), args.batch_size, rng,
                                               drop_last=True):
+            # the learning rate, decaying linearly from lr to lr * lr_final over the run
+            lr = args.lr * (1 - (1 - RECIPE["lr_final"]) * step / max(1, total - 1))
+            for opt in (opt_G, opt_D):
+                opt.param_groups[0]["lr"] = lr
             # Step 2: sample a noise vector and a class for each fake, generate images.
             z = tg.tensor(rng.standard_normal((args.batch_size, latent)).astype(np.float32))
             y_fake = rng.integers(0, K, size=args.batch_size)
             fake = G(z, y_fake)
             # Step 3: D's probability that the generated images are real images of the class
             #         they were asked for (a detached copy: this graph does not reach G).
-            fake_logits = D(fake.detach(), y_fake)
+            fake_logits = D(augment(fake.detach(), rng), y_fake)
             # Step 4: the losses assuming the images are fake (D's) and real (G's).
             loss_as_fake = F.binary_cross_entropy_with_logits(fake_logits, 0.0)
             loss_as_real = F.binary_cross_entropy_with_logits(fake_logits, 1.0)
@@ -86,7 +97,7 @@ def main():
             update(opt_D, loss_as_fake, d_params)
             # Step 6: the generator's penalty through D's probability (same labels),
             #         differentiated with respect to G's parameters only.
-            loss_g = F.gan_generator_loss(D(fake, y_fake), "non_saturating")
+            loss_g = F.gan_generator_loss(D(augment(fake, rng), y_fake), "non_saturating")
             # Step 7: train G so that D takes its images for real images of their class; then
             #         average its weights (faster at the start, to forget the random init).
             update(opt_G, loss_g, g_params)
@@ -94,7 +105,7 @@ def main():
             # Step 8: D's probability that real images are real images of THEIR class. Every
             #         `every`-th step also the R1 penalty (r1/2) |d logit / dx|^2 (x only, not
             #         the label), weighted by `every` for the skipped steps.
-            x = tg.tensor(x_real, requires_grad=True)
+            x = augment(tg.tensor(x_real), rng).detach().requires_grad_()
             real_logits = D(x, y_real)
             loss_d = F.binary_cross_entropy_with_logits(real_logits, 1.0)
             if step % every == 0:

@@ -407,20 +407,23 @@ def test_dcgan_widths_come_from_the_config_and_old_runs_keep_radfords():
     conditional = rg.make_config({"dataset": "mnist-5k", "conditional": True}, data)
     assert (defaults["g_width"], defaults["d_width"]) == (48, 32) == (
         rg.DEFAULTS["images"]["g_width"], rg.DEFAULTS["images"]["d_width"])
-    assert (conditional["g_width"], conditional["d_width"]) == (64, 64)
+    assert (conditional["g_width"], conditional["d_width"]) == (48, 32)
 
 
 def test_image_runs_pick_their_recipe_by_colour_and_a_flag_still_wins(tmp_path):
     """Grey images train in DEFAULTS' batches (24 at 6.9e-4, EMA 0.999), unconditional colour
     images in COLOUR's (32 at 8e-4, no codes: measured on the colour digits; EMA 0.999 too),
-    conditional runs in CONDITIONAL's; a flag given on the command line beats all three."""
+    conditional runs in the grey recipe with labels in place of the codes (every other number
+    the same); a flag given on the command line beats all three."""
     from tinygen.runs import gan as rg
     keys = ("batch_size", "lr", "codes", "ema")
     grey_data = rg.load_data({"dataset": "mnist-5k", "limit": 64})
     grey = rg.make_config({"dataset": "mnist-5k"}, grey_data)
     assert [grey[k] for k in keys] == [24, 6.9e-4, 10, 0.999]
     conditional = rg.make_config({"dataset": "mnist-5k", "conditional": True}, grey_data)
-    assert [conditional[k] for k in keys] == [32, 4e-4, 0, 0.995]
+    assert [conditional[k] for k in keys] == [24, 6.9e-4, 0, 0.999]
+    assert {k: v for k, v in conditional.items() if k in rg.DEFAULTS["images"]} == {
+        **rg.DEFAULTS["images"], "codes": 0}
     np.save(tmp_path / "rgb.npy", np.random.default_rng(0).random((16, 3, 32, 32), np.float32))
     flags = {"dataset": str(tmp_path / "rgb.npy")}
     colour = rg.make_config(flags, rg.load_data(flags))
@@ -434,7 +437,7 @@ def test_the_refining_convolutions_come_from_the_config_and_old_runs_have_none()
     """g_refine: 3x3 conv -> BN -> ReLU layers at G's last hidden stage (48x16x16 on the MNIST
     grid at the default width), before the output stage; the output keeps its shape. A run made
     before the flag (no key in its config.json) is rebuilt without them, so its checkpoint loads.
-    The conditional defaults keep none (measured that way); 2-D data refuses the flag."""
+    The conditional defaults have the same one; 2-D data refuses the flag."""
     from tinygen.runs import gan as rg
     data = rg.load_data({"dataset": "mnist-5k", "limit": 64})
     cfg = rg.make_config({"dataset": "mnist-5k", "g_refine": 2}, data)
@@ -447,7 +450,7 @@ def test_the_refining_convolutions_come_from_the_config_and_old_runs_have_none()
     assert not any(isinstance(m, nn.Conv2d) for m in old.net)
     assert rg.make_config({"dataset": "mnist-5k"}, data)["g_refine"] == \
         rg.DEFAULTS["images"]["g_refine"]
-    assert rg.make_config({"dataset": "mnist-5k", "conditional": True}, data)["g_refine"] == 0
+    assert rg.make_config({"dataset": "mnist-5k", "conditional": True}, data)["g_refine"] == 1
     with pytest.raises(ValueError, match="--g-refine is for the DCGAN"):
         rg.make_config({"dataset": "ring8", "g_refine": 1}, rg.load_data({"dataset": "ring8"}))
     with pytest.raises(ValueError, match="--g-refine -1 is out of range"):
