@@ -77,8 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="conditional runs: the class to draw (index or class name); "
                          "default: cycle through the classes")
     sa.add_argument("--code", type=int, default=None,
-                    help="InfoGAN runs (--codes K): the categorical code to draw, 0..K-1; "
-                         "default: cycle through the codes")
+                    help="InfoGAN runs (--codes K): the categorical code to draw, 0..K-1 "
+                         "(cluster runs, --clusters K: the cluster); default: cycle through "
+                         "the codes (draw the clusters at their share of the training images)")
     sa.add_argument("--truncation", type=positive_float, default=None, metavar="T",
                     help=TRUNCATION_HELP)
 
@@ -109,7 +110,7 @@ def _gan_only(args, driver) -> dict:
                                ("truncation", args.truncation)) if v is not None}
     if given and driver.KIND != "gan":
         flag = next(iter(given))
-        hint = " trained with --codes" if flag == "code" else ""
+        hint = " trained with --codes or --clusters" if flag == "code" else ""
         raise ValueError(f"--{flag} is for a GAN run{hint}; {args.run_dir!r} is a "
                          f"{driver.KIND} run")
     return given

@@ -16,11 +16,13 @@ Files, one concept each:
     split.py    held_out: the seeded test share of data that has no test split
     dataset.py  Dataset and load_dataset, the front door used by the CLI and the examples
     batches.py  iterate_batches, as_generator, as_float (uint8 -> float32 per batch)
+    clusters.py kmeans, pixel_clusters: label-free groups of images (a GAN's --clusters)
 
 MNIST: Yann LeCun, Corinna Cortes, Christopher J.C. Burges -- CC BY-SA 3.0.
 """
 from .arrays import load_arrays
 from .batches import as_float, as_generator, iterate_batches
+from .clusters import kmeans, pixel_clusters
 from .dataset import DATASET_NAMES, Dataset, load_dataset
 from .errors import DataError
 from .folder import IMAGE_SUFFIXES, list_folder
@@ -32,6 +34,6 @@ from .toy import GRID25, MIXTURES, RING8, Mixture2D
 __all__ = [
     "DATASET_NAMES", "Dataset", "DataError", "GRID25", "IMAGE_SUFFIXES", "MAX_SIZE", "MIN_SIZE",
     "MIXTURES", "Mixture2D", "RING8", "as_float", "as_generator", "default_data_dir",
-    "iterate_batches", "list_folder", "load_arrays", "load_dataset", "load_mnist",
-    "load_mnist5k", "read_idx", "write_idx",
+    "iterate_batches", "kmeans", "list_folder", "load_arrays", "load_dataset", "load_mnist",
+    "load_mnist5k", "pixel_clusters", "read_idx", "write_idx",
 ]

@@ -10,6 +10,10 @@ generator, and writes metrics.jsonl (besides the epoch lines, one line per LOG_E
 fake batch asks for uniformly drawn classes, and samples.png shows one row per class. With
 --codes K (InfoGAN), G also takes one of K categorical codes, drawn uniformly, that D's code
 head must recover; codes.png shows one row per code, and `tinygen sample --code C` draws one.
+With --clusters K, G and D are conditioned as in a conditional run, but on the k-means cluster of
+each training image's pixels (data/clusters.py) instead of a label: no labels are used; fakes ask
+for uniformly drawn clusters, samples draw them at their share of the training images, and
+clusters.png shows one row per cluster (`--code C` draws cluster C).
 
 Defaults per kind of data (DEFAULTS; chosen by measurement, see the README's GAN results): 2D
 points train an MLP GAN on fresh samples of the mixture with R1, a linearly decaying learning
@@ -27,6 +31,7 @@ import numpy as np
 import tinygen as tg
 from tinygen import io, optim
 from tinygen.data import as_float, iterate_batches
+from tinygen.data.clusters import pixel_clusters
 from tinygen.gan import (AUGMENTS, LOSSES, GANLoss, augmentation, build_models,
                          recalibrate_batchnorm, train_step, truncated_noise, update_ema)
 from tinygen.gan.networks import D_CONDITIONINGS, default_grid
@@ -49,7 +54,8 @@ DEFAULTS = {
     "images": dict(model="dcgan", latent=100, hidden=0, batch_size=24, lr=6.9e-4, lr_final=0.25,
                    beta1=0.0, beta2=0.99, r1=0.01, ema=0.999, real_label=1.0,
                    augment="translation", epochs=60, lr_d_ratio=1.0, r1_every=4,
-                   g_width=48, d_width=32, g_refine=1, lecam=0.0, codes=10, info=0.5),
+                   g_width=48, d_width=32, g_refine=1, lecam=0.0, codes=10, info=0.5,
+                   clusters=0),
 }
 # conditional image runs: the grey images' recipe, with the labels in place of InfoGAN's codes;
 # on its 28x28 grid it beat the earlier conditional recipe (Radford et al.'s widths, no
@@ -60,6 +66,7 @@ WIDTH_BEFORE = 64   # G and D width of image runs made before the widths were fl
 REFINE_BEFORE = 0   # G's 3x3 refining convolutions in image runs made before the flag
 LECAM_BEFORE = 0.0  # the LeCam weight of runs made before the flag
 CODES_BEFORE = 0    # InfoGAN's categorical codes in runs made before the flag
+CLUSTERS_BEFORE = 0  # k-means clusters in runs made before the flag
 # Unconditional colour images (README, the colour-digit folder): InfoGAN's codes take the easiest
 # factor to read back, the colour, and cost shape (IS 7.13 with them, 7.63 without), so they are
 # the default of grey images only (`--codes K` asks for them on any images); batches of 24 were
@@ -71,7 +78,7 @@ CONFIG_FLAGS = ("dataset", "image_size", "channels", "skip_bad", "loss", "seed",
                 "model", "batch_size", "lr", "latent", "hidden", "r1", "r1_every", "ema",
                 "real_label", "beta1", "beta2", "lr_final", "lr_d_ratio", "augment",
                 "steps_per_epoch", "steps", "epochs", "conditional", "d_conditioning",
-                "g_width", "d_width", "g_refine", "lecam", "codes", "info")
+                "g_width", "d_width", "g_refine", "lecam", "codes", "info", "clusters")
 RESUMABLE = ("steps", "epochs")
 LOG_EVERY = 25
 
@@ -99,6 +106,9 @@ def add_arguments(p) -> None:
     p.add_argument("--codes", type=int, default=None,
                    help="DCGAN: K categorical latent codes beside the noise (InfoGAN, Chen et "
                         "al. 2016; default 10 on grey images, 0 (none) on colour ones)")
+    p.add_argument("--clusters", type=int, default=None,
+                   help="DCGAN: condition G and D on K k-means clusters of the training "
+                        "images' pixels, no labels needed (default 0: off; replaces --codes)")
     p.add_argument("--info", type=float, default=None,
                    help="weight of InfoGAN's code loss (images' default 0.5)")
     p.add_argument("--ema", type=float, default=None, help="generator EMA decay (0 = off)")
@@ -153,10 +163,45 @@ def make_config(flags: dict, data) -> dict:
         raise ValueError(f"--model {config['model']} does not fit {dataset!r} "
                          f"({data.kind}); use --model {DEFAULTS[data.kind]['model']}")
     _check_ranges(config)
+    if config.get("clusters"):   # after the cheap checks: k-means takes seconds
+        set_clusters(config, flags, data)
     if config["model"] == "dcgan":
         conv_stages(config["shape"])   # a size it cannot build fails here, before writing
         config["grid"] = list(default_grid(config["shape"], num_classes(config)))
     return config
+
+
+def set_clusters(config: dict, flags: dict, data) -> None:
+    """--clusters K: the run conditions on k-means clusters, so it takes no InfoGAN codes and
+    no labels; config.json keeps each cluster's number of images (what samples are drawn
+    by). ValueError naming the flag for a combination that does not fit."""
+    k = config["clusters"]
+    if data.kind != "images":
+        raise ValueError("--clusters is for the DCGAN (image data)")
+    if config["conditional"]:
+        raise ValueError("--clusters is for an unconditional run (a conditional one has labels)")
+    if flags.get("codes"):
+        raise ValueError("--clusters and --codes both give G a group to draw; use one")
+    if not 2 <= k <= len(data.x):
+        raise ValueError(f"--clusters {k} is out of range (2 to the {len(data.x)} training "
+                         f"images)")
+    config["codes"] = 0
+    config["cluster_sizes"] = np.bincount(cluster_ids(data, k, config["seed"]),
+                                          minlength=k).tolist()
+
+
+_CLUSTERS = {}
+
+
+def cluster_ids(data, k: int, seed: int) -> np.ndarray:
+    """The k-means cluster (N,) of each training image, computed once per process for these
+    images (the array itself is kept, so the key cannot be reused), k and seed: make_config
+    and the first epoch both ask."""
+    key = (id(data.x), k, seed)
+    if key not in _CLUSTERS:
+        _CLUSTERS.clear()
+        _CLUSTERS[key] = (data.x, pixel_clusters(data.x, k, seed))
+    return _CLUSTERS[key][1]
 
 
 def set_budget(config: dict, flags: dict) -> None:
@@ -190,18 +235,19 @@ def _check_ranges(config: dict) -> None:
             raise ValueError(f"--{flag} {value} is out of range")
 
 
-def _real_batches(data, cfg, rng):
+def _real_batches(data, cfg, rng, labels=None):
     """An endless stream of real batches (x, y): fresh mixture samples (2D toys) or shuffled
     passes over the training set, images scaled from uint8 to [-1, 1] a batch at a time; y,
-    the batch's labels, only for a conditional run (else None)."""
+    the batch's `labels` (N,) -- a conditional run's classes, a cluster run's clusters --
+    when given (else None)."""
     scale = (lambda xb: xb) if data.kind == "points" else (lambda xb: as_float(xb) * 2 - 1)
     while True:
         if data.mixture is not None:
             yield data.mixture.sample(cfg["batch_size"], rng), None
             continue
         drop_last = len(data.x) >= cfg["batch_size"]
-        if cfg.get("conditional", False):
-            for xb, yb in iterate_batches((data.x, data.y), cfg["batch_size"], rng,
+        if labels is not None:
+            for xb, yb in iterate_batches((data.x, labels), cfg["batch_size"], rng,
                                           drop_last=drop_last):
                 yield scale(xb), yb
         else:
@@ -215,10 +261,12 @@ class Trainer:
     def __init__(self, cfg: dict):
         self.cfg = cfg
         self.k = num_classes(cfg)                       # 0: unconditional
+        self.clusters = cfg.get("clusters", CLUSTERS_BEFORE)   # > 0: conditioned on clusters
         # a run made before the networks had a grid (no "grid" in its config) works on its shape,
         # one made before the widths were flags has Radford et al.'s 64 and 64, and one made
         # before g_refine has no refining convolution
-        arch = (cfg["model"], cfg["latent"], cfg["hidden"], cfg["shape"], self.k,
+        groups = self.k or self.clusters                # what G and D are conditioned on
+        arch = (cfg["model"], cfg["latent"], cfg["hidden"], cfg["shape"], groups,
                 cfg.get("d_conditioning", "projection"), cfg.get("grid", cfg["shape"]),
                 (cfg.get("g_width", WIDTH_BEFORE), cfg.get("d_width", WIDTH_BEFORE)),
                 cfg.get("g_refine", REFINE_BEFORE), cfg.get("codes", CODES_BEFORE))
@@ -248,13 +296,20 @@ class Trainer:
         if self.k:   # samples.png: a row per class, the same 10 noise vectors in each row
             self.fixed_z = np.tile(self.fixed_z[:10], (self.k, 1))
             self.fixed_y = np.repeat(np.arange(self.k), 10)
-        elif self.codes:   # the 64 samples cycle through the codes
+        elif self.codes or self.clusters:   # the 64 samples' codes or clusters
             self.fixed_y = self.generator_labels(len(self.fixed_z))
 
     def generator_labels(self, n: int, label=None):
         """What G takes beside the noise for n samples: a conditional run's labels (all `label`,
         or cycling through the classes), an InfoGAN's codes (all `label`, or cycling through
-        them), or None."""
+        them), a cluster run's clusters (all `label`, or drawn at their share of the training
+        images, seeded), or None."""
+        if self.clusters:
+            if label is not None:
+                return np.full(n, label, np.int64)
+            share = np.asarray(self.cfg["cluster_sizes"], np.float64)
+            return np.random.default_rng([self.cfg["seed"], 5]).choice(
+                self.clusters, size=n, p=share / share.sum())
         if self.codes:
             return np.full(n, label, np.int64) if label is not None else \
                 np.arange(n, dtype=np.int64) % self.codes
@@ -294,14 +349,16 @@ class Trainer:
             self.steps = max(1, len(data.x) // cfg["batch_size"])
         steps, total = self.steps, cfg["epochs"] * self.steps
         rng = np.random.default_rng([cfg["seed"], epoch])  # resumable: one stream per epoch
-        batches = _real_batches(data, cfg, rng)
+        labels = data.y if self.k else self.cluster_labels(data)   # None: unconditional
+        batches = _real_batches(data, cfg, rng, labels)
         augment = augmentation(cfg["augment"])
         for i in io.progress(range(steps), total=steps, desc=f"epoch {epoch + 1}"):
             step = epoch * steps + i
             self.set_lr(step / max(1, total - 1))
             z = rng.standard_normal((cfg["batch_size"], cfg["latent"])).astype(np.float32)
             x_real, y_real = next(batches)          # after z: the order of the draws from rng
-            y_fake = rng.integers(0, self.k, size=len(z)) if self.k else None
+            groups = self.k or self.clusters
+            y_fake = rng.integers(0, groups, size=len(z)) if groups else None
             codes = rng.integers(0, self.codes, size=len(z)) if self.codes else None
             stats = train_step(self.G, self.D, self.opt_G, self.opt_D, x_real, z,
                                self.loss, augment, rng, track=(step % LOG_EVERY == 0),
@@ -315,6 +372,19 @@ class Trainer:
             for key, value in stats.items():
                 sums[key] = sums.get(key, 0.0) + value
         return {k: v / steps for k, v in sums.items() if k != "d_fake_after"}
+
+    def cluster_labels(self, data):
+        """A cluster run's cluster (N,) of each training image (None for other runs); a
+        ValueError if they are not the clusters the run began with (the data changed)."""
+        if not self.clusters:
+            return None
+        ids = cluster_ids(data, self.clusters, self.cfg["seed"])
+        sizes = np.bincount(ids, minlength=self.clusters).tolist()
+        if sizes != self.cfg["cluster_sizes"]:
+            raise ValueError(f"the training images' {self.clusters} k-means clusters are not "
+                             f"the run's (sizes {sizes[:5]}... against "
+                             f"{self.cfg['cluster_sizes'][:5]}...): the data changed")
+        return ids
 
     def figures(self, epoch: int, data, run_dir) -> None:
         gan_figures.write(self, epoch, data, run_dir)   # runs/gan_figures.py: what each shows
@@ -338,15 +408,16 @@ def sample(run_dir, n: int, seed: int = 0, label=None, code=None,
            truncation=None) -> np.ndarray:
     """`tinygen sample`: n samples float32, points (n, 2) or images (n, C, H, W) in [0, 1].
     A conditional run draws class `label` (an index or a class name), an InfoGAN run code
-    `code` (0..K-1); each cycles through its classes or codes evenly when None. `label` on an
-    unconditional run, or `code` on a run without codes, is a ValueError. truncation: see
-    gan.truncated_noise."""
+    `code` (0..K-1), a cluster run cluster `code`; each cycles through its classes or codes
+    evenly when None (clusters: at their share of the training images). `label` on an
+    unconditional run, or `code` on a run without codes or clusters, is a ValueError.
+    truncation: see gan.truncated_noise."""
     cfg = load_config(run_dir)
     label = resolve_label(cfg, label)
-    k = cfg.get("codes", CODES_BEFORE)
+    k = cfg.get("codes", CODES_BEFORE) or cfg.get("clusters", CLUSTERS_BEFORE)
     if code is not None and not k:
-        raise ValueError(f"--code {code}: this run has no categorical codes (train it with "
-                         f"--codes K to sample a chosen code)")
+        raise ValueError(f"--code {code}: this run has no categorical codes or clusters "
+                         f"(train it with --codes K or --clusters K to sample a chosen one)")
     if code is not None and not 0 <= code < k:
         raise ValueError(f"--code {code}: this run's codes are 0..{k - 1}")
     trainer = restore(run_dir, KIND, Trainer)

@@ -13,6 +13,7 @@ numbers from training's streams (a run is the same with or without figures).
       interpolations.png  8 rows of 10: slerp between two fixed noise vectors (one class or code
                           per row)
       codes.png           InfoGAN (--codes K): a row per code, the same 8 noise vectors per column
+      clusters.png        --clusters K: the same, a row per cluster
     2D points:
       snapshots.npz       the generated points of every epoch (the frames below)
       density.png / .gif  the points over the data's density, epoch by epoch
@@ -45,16 +46,18 @@ def write(trainer, epoch: int, data, run_dir) -> None:
                               ncol=8 if not k else 10)
         with io.atomic_write(run_dir / "samples.png") as f:   # the same picture, copied
             f.write(this_epoch.read_bytes())
-        z, y = interpolation_path(trainer.cfg, k or codes)
+        groups = codes or trainer.clusters
+        z, y = interpolation_path(trainer.cfg, k or groups)
         plots.save_image_grid(trainer.generate(z, y, fresh_stats=False),
                               run_dir / "interpolations.png",
                               "spherical interpolation between noise vectors (rows)", ncol=10)
-        if codes:   # what each code draws: a row per code, the same noise per column
-            z = np.tile(trainer.fixed_z[:8], (codes, 1))
-            y = np.repeat(np.arange(codes), 8)
-            plots.save_image_grid(trainer.generate(z, y, fresh_stats=False),
-                                  run_dir / "codes.png",
-                                  "a row per categorical code (InfoGAN)", ncol=8)
+        if groups:   # what each code (cluster) draws: a row each, the same noise per column
+            z = np.tile(trainer.fixed_z[:8], (groups, 1))
+            y = np.repeat(np.arange(groups), 8)
+            name, what = (("codes.png", "categorical code (InfoGAN)") if codes else
+                          ("clusters.png", "k-means cluster of the training images"))
+            plots.save_image_grid(trainer.generate(z, y, fresh_stats=False), run_dir / name,
+                                  f"a row per {what}", ncol=8)
         return
     path = run_dir / "snapshots.npz"
     snaps = dict(io.load_npz(path)) if path.exists() else {}
@@ -70,7 +73,8 @@ def interpolation_path(cfg: dict, k: int = 0, rows: int = 8, steps: int = 10):
     """Noise (rows * steps, latent) along great circles between pairs of fixed noise vectors
     (slerp: Gaussian noise lives near a sphere, and a straight line between two such points
     would pass through unlikely, low-norm noise), and what G takes beside it: with k classes
-    (conditional) or k codes (InfoGAN), row r keeps class or code r mod k; else None."""
+    (conditional), k codes (InfoGAN) or k clusters, row r keeps class, code or cluster r mod k;
+    else None."""
     ends = np.random.default_rng([cfg["seed"], 3]).standard_normal((2 * rows, cfg["latent"]))
     t = np.linspace(0, 1, steps)
     z = np.concatenate([slerp(ends[2 * r], ends[2 * r + 1], t) for r in range(rows)])

@@ -1,0 +1,121 @@
+"""k-means clusters (data/clusters.py) and the GAN runs conditioned on them (--clusters K):
+k-means stops at Lloyd's fixed point and finds separated groups, and a cluster run trains,
+samples clusters at their share of the images, resumes only on the same clusters and refuses
+bad flags with one line."""
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tinygen as tg
+from tinygen.cli import main
+from tinygen.data.clusters import kmeans, pixel_clusters
+from tinygen.metrics import classifier as judge
+
+
+@given(n=st.integers(3, 40), d=st.integers(1, 6), k=st.integers(1, 3), seed=st.integers(0, 9))
+@settings(max_examples=30, deadline=None)
+def test_kmeans_ends_at_lloyds_fixed_point(n, d, k, seed):
+    """Every point is assigned to its nearest centre, every non-empty centre is its points'
+    mean, and the inertia is the sum of their squared distances: neither step can lower it."""
+    x = np.random.default_rng(seed).normal(size=(n, d))
+    assign, centres, inertia = kmeans(x, k, seed=seed)
+    dist = ((x[:, None, :] - centres[None]) ** 2).sum(-1)              # (n, k)
+    assert np.allclose(dist[np.arange(n), assign], dist.min(1))
+    for j in np.unique(assign):
+        assert np.allclose(centres[j], x[assign == j].mean(0))
+    assert inertia == pytest.approx(dist[np.arange(n), assign].sum())
+    again = kmeans(x, k, seed=seed)
+    assert np.array_equal(assign, again[0])                             # seeded: the same
+
+
+def test_kmeans_finds_well_separated_groups_and_refuses_a_bad_k():
+    rng = np.random.default_rng(0)
+    truth = np.repeat(np.arange(4), 25)
+    x = rng.normal(size=(4, 5))[truth] * 20 + rng.normal(size=(100, 5))
+    assign = kmeans(x, 4, seed=1)[0]
+    # one cluster per group: the same partition up to the clusters' names
+    assert len({(t, a) for t, a in zip(truth, assign)}) == 4 == len(np.unique(assign))
+    with pytest.raises(ValueError, match=r"1 <= k <= the number of images \(100\), got 101"):
+        kmeans(x, 101)
+    images = (rng.random((30, 1, 4, 4)) * 255).astype(np.uint8)
+    ids = pixel_clusters(images, 3)
+    assert ids.shape == (30,) and ids.dtype == np.int64 and set(ids) <= {0, 1, 2}
+
+
+# -- the command line -------------------------------------------------------------------------
+TINY = ["train", "gan", "--dataset", "mnist-5k", "--limit", "64", "--batch-size", "16",
+        "--epochs", "1", "--g-width", "8", "--d-width", "4"]
+
+
+@pytest.fixture(autouse=True)
+def _fast_judge(monkeypatch, tmp_path):
+    """An untrained judge stands in for the project's classifier (see test_conditional.py)."""
+    monkeypatch.setenv("TINYGEN_PROGRESS", "0")
+    monkeypatch.setenv("TINYGEN_CACHE", str(tmp_path / "cache"))
+    tg.random.manual_seed(0)
+    monkeypatch.setattr(judge, "_CACHE", {"model": judge.MNISTClassifier().eval(),
+                                          "accuracy": 0.0})
+
+
+def test_a_cluster_run_trains_on_its_clusters_and_samples_them_at_their_share(tmp_path,
+                                                                               capsys):
+    from tinygen.runs import gan as rg
+    run = tmp_path / "clusters"
+    assert main([*TINY, "--clusters", "5", "--out", str(run)]) == 0
+    cfg = json.loads((run / "config.json").read_text())
+    data = rg.load_data(cfg)
+    ids = pixel_clusters(data.x, 5, cfg["seed"])
+    assert cfg["clusters"] == 5 and cfg["codes"] == 0 and cfg["conditional"] is False
+    assert cfg["cluster_sizes"] == np.bincount(ids, minlength=5).tolist()
+    assert cfg["grid"] == [1, 32, 32]                  # the unconditional grid: no labels
+    weights = np.load(run / "last.npz")
+    assert weights["model/G/label_bn1.weight"].shape[0] == 5 and "model/D/q.weight" not in weights
+    assert (run / "clusters.png").is_file() and not (run / "codes.png").exists()
+    trainer = rg.Trainer(cfg)
+    assert np.array_equal(trainer.cluster_labels(data), ids)
+    drawn = np.bincount(trainer.generator_labels(20000), minlength=5) / 20000
+    assert np.allclose(drawn, np.array(cfg["cluster_sizes"]) / 64, atol=0.015)
+    assert np.array_equal(trainer.generator_labels(4, 3), [3, 3, 3, 3])
+    # --code C draws cluster C; the same noise, so a sample already of cluster C is unchanged
+    assert main(["sample", str(run), "-n", "6", "--out", str(tmp_path / "all.npy")]) == 0
+    assert main(["sample", str(run), "-n", "6", "--code", "4",
+                 "--out", str(tmp_path / "four.npy")]) == 0
+    every, four = np.load(tmp_path / "all.npy"), np.load(tmp_path / "four.npy")
+    same = trainer.generator_labels(6) == 4
+    assert np.array_equal(every[same], four[same]) and not np.array_equal(every, four)
+    capsys.readouterr()
+    assert main(["eval", str(run), "--json", "--n-samples", "64"]) == 0
+    assert "label_agreement" not in json.loads(capsys.readouterr().out)
+    # the data under a run changed: its clusters are not the run's, and resuming says so
+    cfg["cluster_sizes"] = cfg["cluster_sizes"][::-1] if len(set(cfg["cluster_sizes"])) > 1 \
+        else [64] + [0] * 4
+    with pytest.raises(ValueError, match="k-means clusters are not the run's"):
+        rg.Trainer(cfg).cluster_labels(data)
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--clusters", "1"], "--clusters 1 is out of range (2 to the 64 training images)"),
+    (["--clusters", "65"], "--clusters 65 is out of range"),
+    (["--clusters", "5", "--conditional"], "--clusters is for an unconditional run"),
+    (["--clusters", "5", "--codes", "4"], "--clusters and --codes both give G a group"),
+])
+def test_bad_cluster_flags_fail_with_one_line_before_writing(tmp_path, capsys, argv, message):
+    assert main([*TINY, *argv, "--out", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+    assert not (tmp_path / "run").exists()
+
+
+def test_clusters_are_for_image_data_and_old_runs_have_none(tmp_path, capsys):
+    from tinygen.runs import gan as rg
+    assert main(["train", "gan", "--clusters", "4", "--out", str(tmp_path / "run")]) == 1
+    assert "--clusters is for the DCGAN" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+    data = rg.load_data({"dataset": "mnist-5k", "limit": 64})
+    cfg = rg.make_config({"dataset": "mnist-5k"}, data)
+    assert cfg["clusters"] == rg.DEFAULTS["images"]["clusters"]
+    old = rg.Trainer({k: v for k, v in cfg.items() if k != "clusters"})
+    assert old.clusters == 0 and old.cluster_labels(data) is None
