@@ -13,12 +13,16 @@ linearly from 6.9e-4 to a quarter of it over the run, every image D sees moved b
 (DiffAugment's translation, Zhao et al. 2020), a lazy R1 penalty on real images every 4th step
 (Mescheder et al. 2018), and an exponential moving average of the generator's weights for sampling,
 whose batch-norm statistics are recomputed before it draws (its weights are an average: the
-statistics copied from the trained G do not fit them). Beside the noise, G gets one of ten
-categorical codes c (InfoGAN, Chen et al. 2016), and D a second head that guesses c from the image:
-both players also minimise that guess's cross-entropy, so what G draws for one code is told apart
-from what it draws for another (fewer samples halfway between two digits). Each of the nine steps
-of the recipe is marked; the CLI runs the same step packaged as tinygen.gan.train_step. Writes
-samples.png every epoch.
+statistics copied from the trained G do not fit them).
+
+No labels, but groups: k-means splits the training digits into 50 clusters by their pixels (most
+of a cluster is one digit drawn one way), and both players are conditioned on the cluster as
+examples/cgan_mnist.py conditions them on the digit -- G through a per-cluster gain and bias after
+each batch norm, D through a projection head that scores "a real image OF THIS CLUSTER". Given its
+cluster, G need not decide between a 4 and a 9 from the noise alone (fewer samples halfway between
+two digits). Each fake asks for a cluster drawn uniformly; the samples draw the clusters at their
+share of the training images. Each of the nine steps of the recipe is marked; the CLI runs the same
+step packaged as tinygen.gan.train_step. Writes samples.png every epoch.
 """
 import argparse
 from pathlib import Path
@@ -28,14 +32,15 @@ import numpy as np
 import tinygen as tg
 from tinygen import functional as F
 from tinygen import optim
-from tinygen.data import as_float, iterate_batches, load_dataset
+from tinygen.data import as_float, iterate_batches, load_dataset, pixel_clusters
 from tinygen.gan import DCGANDiscriminator, DCGANGenerator, augmentation, dcgan_init_
 from tinygen.gan import recalibrate_batchnorm, update_ema
 from tinygen.plots import save_image_grid
 
 RECIPE = dict(latent=100, batch_size=24, lr=6.9e-4, lr_final=0.25, beta1=0.0, beta2=0.99,
               r1=0.01, r1_every=4, ema=0.999, epochs=60, augment="translation", g_width=48,
-              d_width=32, g_refine=1, codes=10, info=0.5)
+              d_width=32, g_refine=1, clusters=50)
+GRID = (1, 32, 32)   # the 28x28 digits padded to three stride-2 stages (4 -> 8 -> 16 -> 32)
 
 
 def main():
@@ -51,19 +56,21 @@ def main():
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     latent, r1, every = RECIPE["latent"], RECIPE["r1"], RECIPE["r1_every"]
-    codes, info = RECIPE["codes"], RECIPE["info"]
     tg.random.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    x_train = as_float(load_dataset("mnist-5k", "train").x[:args.limit]) * 2 - 1  # -> [-1, 1]
+    images = load_dataset("mnist-5k", "train").x[:args.limit]              # uint8 (N, 1, 28, 28)
+    x_train = as_float(images) * 2 - 1                                       # -> [-1, 1]
+    K = max(1, min(RECIPE["clusters"], len(images) // 20))   # the CLI's rule: 20 images a cluster
+    c_train = pixel_clusters(images, K, seed=args.seed)                      # (N,) in 0..K-1
+    share = np.bincount(c_train, minlength=K) / len(c_train)
 
-    # Step 1: randomly initialize the weights of the generator and the discriminator. G takes
-    #         a code where a conditional G takes a class (its batch norms' per-code gain and
-    #         bias), D has the code head q.
+    # Step 1: randomly initialize the weights of the generator and the discriminator (each
+    #         with its cluster embedding tables).
     G = dcgan_init_(DCGANGenerator(latent, width=RECIPE["g_width"], refine=RECIPE["g_refine"],
-                                   num_classes=codes))
-    D = dcgan_init_(DCGANDiscriminator(width=RECIPE["d_width"], codes=codes))
+                                   num_classes=K, grid=GRID))
+    D = dcgan_init_(DCGANDiscriminator(width=RECIPE["d_width"], num_classes=K, grid=GRID))
     G_ema = DCGANGenerator(latent, width=RECIPE["g_width"], refine=RECIPE["g_refine"],
-                           num_classes=codes)
+                           num_classes=K, grid=GRID)
     G_ema.load_state_dict(G.state_dict())
     betas = (RECIPE["beta1"], RECIPE["beta2"])
     opt_G = optim.Adam(G.parameters(), lr=args.lr, betas=betas)
@@ -71,52 +78,47 @@ def main():
     g_params, d_params = list(G.parameters()), list(D.parameters())
     augment = augmentation(RECIPE["augment"])      # x (N, 1, 28, 28) -> randomly moved copies
     fixed_z = rng.standard_normal((64, latent)).astype(np.float32)
-    fixed_c = np.arange(64) % codes                  # the samples cycle through the codes
+    fixed_c = rng.choice(K, size=64, p=share)        # clusters at their share of the data
 
     def update(opt, loss, params):
-        """Gradient of loss w.r.t. these parameters ONLY (the other player gets none), step.
-        (A parameter the loss does not use -- D's code head on real images -- gets None: Adam
-        skips it.)"""
-        for p, g in zip(params, tg.grad(loss, params, allow_unused=True)):
+        """Gradient of loss w.r.t. these parameters ONLY (the other player gets none), step."""
+        for p, g in zip(params, tg.grad(loss, params)):
             p.grad = g
         opt.step()
 
     step, total = 0, args.epochs * (len(x_train) // args.batch_size)
     for epoch in range(args.epochs):
-        for x_real in iterate_batches(x_train, args.batch_size, rng, drop_last=True):
+        for x_real, c_real in iterate_batches((x_train, c_train), args.batch_size, rng,
+                                              drop_last=True):
             # the learning rate, decaying linearly from lr to lr * lr_final over the run
             lr = args.lr * (1 - (1 - RECIPE["lr_final"]) * step / max(1, total - 1))
             for opt in (opt_G, opt_D):
                 opt.param_groups[0]["lr"] = lr
-            # Step 2: sample a noise vector and a code, and generate images with the generator.
+            # Step 2: sample a noise vector and a cluster, and generate images with the generator.
             z = tg.tensor(rng.standard_normal((args.batch_size, latent)).astype(np.float32))
-            c = rng.integers(0, codes, size=args.batch_size)
+            c = rng.integers(0, K, size=args.batch_size)
             fake = G(z, c)
-            # Step 3: D's probability that the generated images are real (a detached copy:
-            #         this graph does not reach the generator), and its guess q of the code.
-            fake_logits, q = D(augment(fake.detach(), rng), codes=True)
-            # Step 4: the losses assuming the images are fake (D's) and real (G's); D also
-            #         learns to read the code: -log Q(c | x), weighted by info.
-            code_loss = info * F.cross_entropy(q, c)
-            loss_as_fake = F.binary_cross_entropy_with_logits(fake_logits, 0.0) + code_loss
+            # Step 3: D's probability that the generated images are real images of the cluster
+            #         they were asked for (a detached copy: this graph does not reach G).
+            fake_logits = D(augment(fake.detach(), rng), c)
+            # Step 4: the losses assuming the images are fake (D's) and real (G's).
+            loss_as_fake = F.binary_cross_entropy_with_logits(fake_logits, 0.0)
             loss_as_real = F.binary_cross_entropy_with_logits(fake_logits, 1.0)
             # Step 5: train D to call them fake; the generator gets no update.
             update(opt_D, loss_as_fake, d_params)
-            # Step 6: the generator's penalty through D's probability, and through D's guess of
-            #         the code (G wants it read right), differentiated with respect to G's
-            #         parameters only (it does not train D).
-            logits_g, q_g = D(augment(fake, rng), codes=True)
-            loss_g = (F.gan_generator_loss(logits_g, "non_saturating")
-                      + info * F.cross_entropy(q_g, c))
+            # Step 6: the generator's penalty through D's probability (same clusters),
+            #         differentiated with respect to G's parameters only (it does not train D).
+            loss_g = F.gan_generator_loss(D(augment(fake, rng), c), "non_saturating")
             # Step 7: train G so that D takes its images for real; then average its weights
             #         (a faster average at the start, so the random init is forgotten).
             update(opt_G, loss_g, g_params)
             update_ema(G_ema, G, min(RECIPE["ema"], (1 + step) / (10 + step)))
-            # Step 8: D's probability that real images are real. Every `every`-th step also
-            #         the R1 penalty (r1/2) |d logit / dx|^2, weighted by `every` to make up
-            #         for the skipped steps (second-order autograd: create_graph=True).
+            # Step 8: D's probability that real images are real images of THEIR cluster. Every
+            #         `every`-th step also the R1 penalty (r1/2) |d logit / dx|^2, weighted by
+            #         `every` to make up for the skipped steps (second-order autograd:
+            #         create_graph=True).
             x = augment(tg.tensor(x_real), rng).detach().requires_grad_()
-            real_logits = D(x)
+            real_logits = D(x, c_real)
             loss_d = F.binary_cross_entropy_with_logits(real_logits, 1.0)
             if step % every == 0:
                 (dx,) = tg.grad(real_logits.sum(), [x], create_graph=True)
@@ -131,12 +133,13 @@ def main():
                       f"D(G(z)) {fake_logits.sigmoid().mean().item():.2f}", flush=True)
             if args.steps and step >= args.steps:
                 break
-        # Sampling: the EMA generator, with batch-norm statistics of its own activations.
+        # Sampling: the EMA generator, with batch-norm statistics of its own activations (on
+        # noise with the clusters at their share of the data).
         recalibrate_batchnorm(G_ema, rng.standard_normal((1000, latent)).astype(np.float32),
-                              np.arange(1000) % codes)
+                              rng.choice(K, size=1000, p=share))
         with tg.no_grad():
-            images = (G_ema(tg.tensor(fixed_z), fixed_c).data + 1) / 2
-        save_image_grid(images, out / "samples.png", title=f"epoch {epoch + 1} (EMA generator)")
+            samples = (G_ema(tg.tensor(fixed_z), fixed_c).data + 1) / 2
+        save_image_grid(samples, out / "samples.png", title=f"epoch {epoch + 1} (EMA generator)")
         print(f"epoch {epoch + 1} done, {step} steps; wrote {out / 'samples.png'}", flush=True)
         if args.steps and step >= args.steps:
             break

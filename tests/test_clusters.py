@@ -109,13 +109,15 @@ def test_bad_cluster_flags_fail_with_one_line_before_writing(tmp_path, capsys, a
     assert not (tmp_path / "run").exists()
 
 
-def test_clusters_are_for_image_data_and_old_runs_have_none(tmp_path, capsys):
+def test_clusters_are_for_image_data_the_default_of_grey_ones_and_none_in_old_runs(tmp_path,
+                                                                                  capsys):
     from tinygen.runs import gan as rg
     assert main(["train", "gan", "--clusters", "4", "--out", str(tmp_path / "run")]) == 1
     assert "--clusters is for the DCGAN" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
-    data = rg.load_data({"dataset": "mnist-5k", "limit": 64})
-    cfg = rg.make_config({"dataset": "mnist-5k"}, data)
-    assert cfg["clusters"] == rg.DEFAULTS["images"]["clusters"]
+    data = rg.load_data({"dataset": "mnist-5k", "limit": 1200})
+    cfg = rg.make_config({"dataset": "mnist-5k"}, data)      # 50 clusters: 24 images each
+    assert cfg["clusters"] == rg.DEFAULTS["images"]["clusters"] == 50
+    assert sum(cfg["cluster_sizes"]) == 1200 and cfg["codes"] == 0
     old = rg.Trainer({k: v for k, v in cfg.items() if k != "clusters"})
     assert old.clusters == 0 and old.cluster_labels(data) is None

@@ -411,26 +411,32 @@ def test_dcgan_widths_come_from_the_config_and_old_runs_keep_radfords():
 
 
 def test_image_runs_pick_their_recipe_by_colour_and_a_flag_still_wins(tmp_path):
-    """Grey images train in DEFAULTS' batches (24 at 6.9e-4, EMA 0.999), unconditional colour
-    images in COLOUR's (32 at 8e-4, no codes: measured on the colour digits; EMA 0.999 too),
-    conditional runs in the grey recipe with labels in place of the codes (every other number
-    the same); a flag given on the command line beats all three."""
+    """Grey images train in DEFAULTS' batches (24 at 6.9e-4, EMA 0.999) on k-means clusters
+    (50, at most one per IMAGES_PER_CLUSTER images), unconditional colour images in COLOUR's
+    (32 at 8e-4, no clusters: measured on the colour digits; EMA 0.999 too), conditional runs in
+    the grey recipe with labels in place of the clusters (every other number the same); a flag
+    given on the command line beats all three, and --codes replaces the default clusters."""
     from tinygen.runs import gan as rg
-    keys = ("batch_size", "lr", "codes", "ema")
+    keys = ("batch_size", "lr", "codes", "ema", "clusters")
     grey_data = rg.load_data({"dataset": "mnist-5k", "limit": 64})
     grey = rg.make_config({"dataset": "mnist-5k"}, grey_data)
-    assert [grey[k] for k in keys] == [24, 6.9e-4, 10, 0.999]
+    assert [grey[k] for k in keys] == [24, 6.9e-4, 0, 0.999, 64 // rg.IMAGES_PER_CLUSTER]
+    assert rg.DEFAULTS["images"]["clusters"] == 50
+    assert rg.make_config({"dataset": "mnist-5k", "limit": 39},
+                          rg.load_data({"dataset": "mnist-5k", "limit": 39}))["clusters"] == 0
     conditional = rg.make_config({"dataset": "mnist-5k", "conditional": True}, grey_data)
-    assert [conditional[k] for k in keys] == [24, 6.9e-4, 0, 0.999]
+    assert [conditional[k] for k in keys] == [24, 6.9e-4, 0, 0.999, 0]
     assert {k: v for k, v in conditional.items() if k in rg.DEFAULTS["images"]} == {
-        **rg.DEFAULTS["images"], "codes": 0}
+        **rg.DEFAULTS["images"], "clusters": 0}
+    infogan = rg.make_config({"dataset": "mnist-5k", "codes": 10}, grey_data)
+    assert [infogan[k] for k in keys] == [24, 6.9e-4, 10, 0.999, 0]
     np.save(tmp_path / "rgb.npy", np.random.default_rng(0).random((16, 3, 32, 32), np.float32))
     flags = {"dataset": str(tmp_path / "rgb.npy")}
     colour = rg.make_config(flags, rg.load_data(flags))
-    assert [colour[k] for k in keys] == [32, 8e-4, 0, 0.999]
+    assert [colour[k] for k in keys] == [32, 8e-4, 0, 0.999, 0]
     mine = rg.make_config({**flags, "batch_size": 16, "codes": 3, "ema": 0.99},
                           rg.load_data(flags))
-    assert [mine[k] for k in keys] == [16, 8e-4, 3, 0.99]
+    assert [mine[k] for k in keys] == [16, 8e-4, 3, 0.99, 0]
 
 
 def test_the_refining_convolutions_come_from_the_config_and_old_runs_have_none():

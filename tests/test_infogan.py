@@ -69,13 +69,14 @@ def test_train_step_with_codes_moves_the_code_head_and_the_code_tables_of_g():
 
 
 def test_codes_come_from_the_config_and_old_and_conditional_runs_have_none():
-    """An image run's default has DEFAULTS' codes; a run made before the flag (no key in its
-    config.json) is rebuilt without them, so its checkpoint loads; a conditional run has its
-    labels instead."""
+    """--codes K gives an image run K codes (the default has none: it has k-means clusters); a
+    run made before the flag (no key in its config.json) is rebuilt without them, so its
+    checkpoint loads; a conditional run has its labels instead."""
     from tinygen.runs import gan as rg
     data = rg.load_data({"dataset": "mnist-5k", "limit": 64})
-    cfg = rg.make_config({"dataset": "mnist-5k"}, data)
-    assert cfg["codes"] == rg.DEFAULTS["images"]["codes"] == 10
+    assert rg.make_config({"dataset": "mnist-5k"}, data)["codes"] == 0
+    cfg = rg.make_config({"dataset": "mnist-5k", "codes": 10}, data)
+    assert cfg["codes"] == 10 and cfg["clusters"] == 0
     assert rg.Trainer(cfg).D.q.weight.shape[0] == 10
     old = rg.Trainer({k: v for k, v in cfg.items() if k not in ("codes", "info")})
     assert old.codes == 0 and not hasattr(old.D, "q") and old.generator_labels(3) is None
@@ -154,14 +155,17 @@ def test_codes_are_for_image_data(tmp_path, capsys):
     assert not out.exists()
 
 
-def test_colour_images_get_no_codes_unless_asked(tmp_path):
-    """The codes are the default of grey images: on colour ones they learn colours (README)."""
+def test_colour_images_get_no_codes_or_clusters_unless_asked(tmp_path):
+    """Grey images default to k-means clusters and no codes; colour ones to neither (codes
+    learned colours, README; clusters of colour pixels would too); a flag asks for either."""
     from tinygen.runs import gan as rg
     path = tmp_path / "colour.npy"
-    np.save(path, np.random.default_rng(0).integers(0, 256, (20, 3, 28, 28), dtype=np.uint8))
+    np.save(path, np.random.default_rng(0).integers(0, 256, (60, 3, 28, 28), dtype=np.uint8))
     data = rg.load_data({"dataset": str(path)})
-    assert rg.make_config({"dataset": str(path)}, data)["codes"] == 0
+    assert [rg.make_config({"dataset": str(path)}, data)[k] for k in ("codes", "clusters")] \
+        == [0, 0]
     assert rg.make_config({"dataset": str(path), "codes": 10}, data)["codes"] == 10
+    assert rg.make_config({"dataset": str(path), "clusters": 2}, data)["clusters"] == 2
     grey = rg.load_data({"dataset": "mnist-5k", "limit": 64})
-    assert rg.make_config({"dataset": "mnist-5k"}, grey)["codes"] == 10 == \
-        rg.DEFAULTS["images"]["codes"]
+    assert [rg.make_config({"dataset": "mnist-5k"}, grey)[k] for k in ("codes", "clusters")] \
+        == [rg.DEFAULTS["images"]["codes"], 3] == [0, 3]

@@ -3,26 +3,27 @@
 Place in the tower: runs/ (imports tinygen, io, optim, data, gan, metrics, nn.stages and
 runs/directory, flags, gan_figures, labels, loop, scores). The loop itself is runs/loop.py; the
 networks and the step are tinygen/gan/; the figures (loss.png, samples.png, interpolations.png,
-codes.png, the 2D densities) are runs/gan_figures.py. This file supplies the GAN's flags and
-defaults, feeds gan.train_step batches and noise, schedules the learning rate, keeps the EMA
-generator, and writes metrics.jsonl (besides the epoch lines, one line per LOG_EVERY steps with
-"step"). With --conditional (labelled images), G and D see class labels (gan/networks.py), the
-fake batch asks for uniformly drawn classes, and samples.png shows one row per class. With
---codes K (InfoGAN), G also takes one of K categorical codes, drawn uniformly, that D's code
-head must recover; codes.png shows one row per code, and `tinygen sample --code C` draws one.
-With --clusters K, G and D are conditioned as in a conditional run, but on the k-means cluster of
-each training image's pixels (data/clusters.py) instead of a label: no labels are used; fakes ask
-for uniformly drawn clusters, samples draw them at their share of the training images, and
-clusters.png shows one row per cluster (`--code C` draws cluster C).
+codes.png, clusters.png, the 2D densities) are runs/gan_figures.py. This file supplies the GAN's
+flags and defaults, feeds gan.train_step batches and noise, schedules the learning rate, keeps
+the EMA generator, and writes metrics.jsonl (besides the epoch lines, one line per LOG_EVERY
+steps with "step"). With --conditional (labelled images), G and D see class labels
+(gan/networks.py), the fake batch asks for uniformly drawn classes, and samples.png shows one
+row per class. With --codes K (InfoGAN), G also takes one of K categorical codes, drawn
+uniformly, that D's code head must recover; codes.png shows one row per code, and `tinygen
+sample --code C` draws one. With --clusters K, G and D are conditioned as in a conditional run,
+but on the k-means cluster of each training image's pixels (data/clusters.py) instead of a
+label: no labels are used; fakes ask for uniformly drawn clusters, samples draw them at their
+share of the training images, and clusters.png shows one row per cluster (`--code C` draws
+cluster C).
 
 Defaults per kind of data (DEFAULTS; chosen by measurement, see the README's GAN results): 2D
 points train an MLP GAN on fresh samples of the mixture with R1, a linearly decaying learning
 rate and an EMA generator, an "epoch" being `steps_per_epoch` steps; images train the DCGAN (G
 at 3/4 of Radford et al.'s width with a 3x3 convolution at its last hidden stage, D at 1/2,
-and on grey images ten InfoGAN codes beside the noise) on the training split with a lazy R1
-penalty, a linearly decaying learning rate, an EMA generator and DiffAugment's translation
-(conditional runs: the same, labels in place of the codes; unconditional colour images: COLOUR's
-overrides).
+and on grey images both conditioned on 50 k-means clusters, fewer on a small set) on the
+training split with a lazy R1 penalty, a linearly decaying learning rate, an EMA generator and
+DiffAugment's translation (conditional runs: the same, labels in place of the clusters;
+unconditional colour images: COLOUR's overrides).
 """
 from __future__ import annotations
 
@@ -54,24 +55,27 @@ DEFAULTS = {
     "images": dict(model="dcgan", latent=100, hidden=0, batch_size=24, lr=6.9e-4, lr_final=0.25,
                    beta1=0.0, beta2=0.99, r1=0.01, ema=0.999, real_label=1.0,
                    augment="translation", epochs=60, lr_d_ratio=1.0, r1_every=4,
-                   g_width=48, d_width=32, g_refine=1, lecam=0.0, codes=10, info=0.5,
-                   clusters=0),
+                   g_width=48, d_width=32, g_refine=1, lecam=0.0, codes=0, info=0.5,
+                   clusters=50),
 }
-# conditional image runs: the grey images' recipe, with the labels in place of InfoGAN's codes;
+IMAGES_PER_CLUSTER = 20   # the default's K shrinks to keep this many images a cluster (a rule:
+                          # K = 50 was measured on mnist-5k's 4000, 80 a cluster)
+# conditional image runs: the grey images' recipe, with the labels in place of the clusters;
 # on its 28x28 grid it beat the earlier conditional recipe (Radford et al.'s widths, no
 # augmentation, batches of 32 at a constant 4e-4, EMA 0.995, 36 epochs) on every score in seeds
 # 0-2 (README: conditional generation; docs/gan-trials.md)
-CONDITIONAL = {"codes": 0}
+CONDITIONAL = {"clusters": 0}
 WIDTH_BEFORE = 64   # G and D width of image runs made before the widths were flags
 REFINE_BEFORE = 0   # G's 3x3 refining convolutions in image runs made before the flag
 LECAM_BEFORE = 0.0  # the LeCam weight of runs made before the flag
 CODES_BEFORE = 0    # InfoGAN's categorical codes in runs made before the flag
 CLUSTERS_BEFORE = 0  # k-means clusters in runs made before the flag
-# Unconditional colour images (README, the colour-digit folder): InfoGAN's codes take the easiest
-# factor to read back, the colour, and cost shape (IS 7.13 with them, 7.63 without), so they are
-# the default of grey images only (`--codes K` asks for them on any images); batches of 24 were
-# chosen on grey digits and scored 7.50 on the colour ones, so colour keeps 32 and lr 8e-4.
-COLOUR = {"codes": 0, "batch_size": 32, "lr": 8e-4}
+# Unconditional colour images (README, the colour-digit folder): InfoGAN's codes took the easiest
+# factor to read back, the colour, and cost shape (IS 7.13 with them, 7.63 without); k-means on
+# colour pixels would group by colour too (not measured), so colour runs take no clusters
+# (`--clusters K` asks for them on any images); batches of 24 were chosen on grey digits and
+# scored 7.50 on the colour ones, so colour keeps 32 and lr 8e-4.
+COLOUR = {"clusters": 0, "batch_size": 32, "lr": 8e-4}
 # Every variant tried on the way to these defaults, with its number: docs/gan-trials.md.
 STEPS = {"grid25": 8000}   # 2D budgets that differ from DEFAULTS["points"]["steps"] (measured)
 CONFIG_FLAGS = ("dataset", "image_size", "channels", "skip_bad", "loss", "seed", "limit",
@@ -105,10 +109,11 @@ def add_arguments(p) -> None:
                    help="LeCam penalty weight on D (Tseng et al. 2021; default 0: off)")
     p.add_argument("--codes", type=int, default=None,
                    help="DCGAN: K categorical latent codes beside the noise (InfoGAN, Chen et "
-                        "al. 2016; default 10 on grey images, 0 (none) on colour ones)")
+                        "al. 2016; default 0, none; given, they replace the default clusters)")
     p.add_argument("--clusters", type=int, default=None,
                    help="DCGAN: condition G and D on K k-means clusters of the training "
-                        "images' pixels, no labels needed (default 0: off; replaces --codes)")
+                        "images' pixels, no labels needed (grey images' default 50, at most "
+                        "one per 20 images; colour: 0, off)")
     p.add_argument("--info", type=float, default=None,
                    help="weight of InfoGAN's code loss (images' default 0.5)")
     p.add_argument("--ema", type=float, default=None, help="generator EMA decay (0 = off)")
@@ -163,6 +168,10 @@ def make_config(flags: dict, data) -> dict:
         raise ValueError(f"--model {config['model']} does not fit {dataset!r} "
                          f"({data.kind}); use --model {DEFAULTS[data.kind]['model']}")
     _check_ranges(config)
+    if config.get("clusters") and "clusters" not in flags:   # the default yields to --codes
+        k = 0 if flags.get("codes") else min(config["clusters"],
+                                             len(data.x) // IMAGES_PER_CLUSTER)
+        config["clusters"] = k if k >= 2 else 0
     if config.get("clusters"):   # after the cheap checks: k-means takes seconds
         set_clusters(config, flags, data)
     if config["model"] == "dcgan":
