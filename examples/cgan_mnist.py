@@ -5,13 +5,13 @@
 
 The recipe of examples/dcgan_mnist.py (the CLI's default, RECIPE below: the same widths, 3x3
 convolution, translations, lazy R1, decaying learning rate and EMA), with the digit's label where
-that example has InfoGAN's code, and on the digits' own 28x28 grid (two stages: 7 -> 14 -> 28).
+that example has a k-means cluster, and on the digits' own 28x28 grid (two stages: 7 -> 14 -> 28).
 The generator G(z, y) has class-conditional batch norm (a per-class gain and bias after each
 batch norm, looked up in nn.Embedding tables), and the discriminator D(x, y) is a projection
 discriminator (Miyato & Koyama 2018): logit = psi(phi(x)) + <e(y), phi(x)>, so it scores "is
-this a real image OF CLASS y" -- no code head is needed, the label is given. Real images come
-with their labels; each fake is asked for a class drawn uniformly. Same nine steps as the unconditional example, each marked; the CLI
-runs them as tinygen.gan.train_step(..., y_real=, y_fake=) (`tinygen train gan --conditional`).
+this a real image OF CLASS y". Real images come with their labels; each fake is asked for a
+class drawn uniformly. Same nine steps as the unconditional example, each marked; the CLI runs
+them as tinygen.gan.train_step(..., y_real=, y_fake=) (`tinygen train gan --conditional`).
 Writes samples.png, a row per digit, every epoch.
 """
 import argparse
