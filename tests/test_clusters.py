@@ -9,10 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import tinygen as tg
 from tinygen.cli import main
 from tinygen.data.clusters import kmeans, pixel_clusters
-from tinygen.metrics import classifier as judge
 
 
 @given(n=st.integers(3, 40), d=st.integers(1, 6), k=st.integers(1, 3), seed=st.integers(0, 9))
@@ -50,14 +48,7 @@ TINY = ["train", "gan", "--dataset", "mnist-5k", "--limit", "64", "--batch-size"
         "--epochs", "1", "--g-width", "8", "--d-width", "4"]
 
 
-@pytest.fixture(autouse=True)
-def _fast_judge(monkeypatch, tmp_path):
-    """An untrained judge stands in for the project's classifier (see test_conditional.py)."""
-    monkeypatch.setenv("TINYGEN_PROGRESS", "0")
-    monkeypatch.setenv("TINYGEN_CACHE", str(tmp_path / "cache"))
-    tg.random.manual_seed(0)
-    monkeypatch.setattr(judge, "_CACHE", {"model": judge.MNISTClassifier().eval(),
-                                          "accuracy": 0.0})
+pytestmark = pytest.mark.usefixtures("fast_judge")   # conftest.py: an untrained judge
 
 
 def test_a_cluster_run_trains_on_its_clusters_and_samples_them_at_their_share(tmp_path,

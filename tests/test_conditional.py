@@ -14,7 +14,6 @@ from tinygen import optim
 from tinygen.cli import main
 from tinygen.gan import DCGANDiscriminator, DCGANGenerator, GANLoss, build_models, train_step
 from tinygen.runs.labels import DIGITS
-from tinygen.metrics import classifier as judge
 from tinygen.testing import arrays, check_grads
 from tinygen.vae import MLPVAE, build_model, elbo_terms
 
@@ -101,15 +100,7 @@ TINY_VAE = ["--limit", "64", "--batch-size", "32", "--hidden", "16", "--latent",
 TINY_GAN = ["--dataset", "mnist-5k", "--limit", "64", "--batch-size", "16", "--epochs", "1"]
 
 
-@pytest.fixture(autouse=True)
-def _fast_judge(monkeypatch, tmp_path):
-    """An untrained judge stands in for the project's classifier (trained on first use, about a
-    CPU-minute): these tests check the plumbing, the metric tests check the numbers."""
-    monkeypatch.setenv("TINYGEN_PROGRESS", "0")
-    monkeypatch.setenv("TINYGEN_CACHE", str(tmp_path / "cache"))
-    tg.random.manual_seed(0)
-    monkeypatch.setattr(judge, "_CACHE", {"model": judge.MNISTClassifier().eval(),
-                                          "accuracy": 0.0})
+pytestmark = pytest.mark.usefixtures("fast_judge")   # conftest.py: an untrained judge
 
 
 @pytest.fixture(scope="module")

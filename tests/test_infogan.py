@@ -12,7 +12,6 @@ from tinygen import functional as F
 from tinygen import optim
 from tinygen.cli import main
 from tinygen.gan import DCGANDiscriminator, GANLoss, build_models, code_loss, train_step
-from tinygen.metrics import classifier as judge
 from tinygen.testing import check_grads
 
 codes_ = st.lists(st.integers(0, 2), min_size=2, max_size=4).map(np.array)
@@ -88,14 +87,7 @@ TINY = ["train", "gan", "--dataset", "mnist-5k", "--limit", "64", "--batch-size"
         "--epochs", "1", "--g-width", "8", "--d-width", "4", "--codes", "4"]
 
 
-@pytest.fixture(autouse=True)
-def _fast_judge(monkeypatch, tmp_path):
-    """An untrained judge stands in for the project's classifier (see test_conditional.py)."""
-    monkeypatch.setenv("TINYGEN_PROGRESS", "0")
-    monkeypatch.setenv("TINYGEN_CACHE", str(tmp_path / "cache"))
-    tg.random.manual_seed(0)
-    monkeypatch.setattr(judge, "_CACHE", {"model": judge.MNISTClassifier().eval(),
-                                          "accuracy": 0.0})
+pytestmark = pytest.mark.usefixtures("fast_judge")   # conftest.py: an untrained judge
 
 
 def test_a_run_with_codes_trains_samples_and_scores_without_label_agreement(tmp_path, capsys):

@@ -32,7 +32,6 @@ import numpy as np
 import tinygen as tg
 from tinygen import io, optim
 from tinygen.data import as_float, iterate_batches
-from tinygen.data.clusters import pixel_clusters
 from tinygen.gan import (AUGMENTS, LOSSES, GANLoss, augmentation, build_models,
                          recalibrate_batchnorm, train_step, truncated_noise, update_ema)
 from tinygen.gan.networks import D_CONDITIONINGS, default_grid
@@ -42,7 +41,8 @@ from tinygen.nn.stages import conv_stages
 from tinygen.runs import gan_figures
 from tinygen.runs.directory import check_finite, load_config
 from tinygen.runs.flags import positive_int
-from tinygen.runs.labels import label_config, num_classes, resolve_label, sample_labels
+from tinygen.runs.labels import (cluster_config, cluster_ids, label_config, num_classes,
+                                 resolve_label, sample_clusters, sample_labels)
 from tinygen.runs.loop import load_split, restore
 from tinygen.runs.scores import clean_scores, image_scores
 
@@ -168,49 +168,12 @@ def make_config(flags: dict, data) -> dict:
         raise ValueError(f"--model {config['model']} does not fit {dataset!r} "
                          f"({data.kind}); use --model {DEFAULTS[data.kind]['model']}")
     _check_ranges(config)
-    if config.get("clusters") and "clusters" not in flags:   # the default yields to --codes
-        k = 0 if flags.get("codes") else min(config["clusters"],
-                                             len(data.x) // IMAGES_PER_CLUSTER)
-        config["clusters"] = k if k >= 2 else 0
     if config.get("clusters"):   # after the cheap checks: k-means takes seconds
-        set_clusters(config, flags, data)
+        config.update(cluster_config(config, flags, data, IMAGES_PER_CLUSTER))
     if config["model"] == "dcgan":
         conv_stages(config["shape"])   # a size it cannot build fails here, before writing
         config["grid"] = list(default_grid(config["shape"], num_classes(config)))
     return config
-
-
-def set_clusters(config: dict, flags: dict, data) -> None:
-    """--clusters K: the run conditions on k-means clusters, so it takes no InfoGAN codes and
-    no labels; config.json keeps each cluster's number of images (what samples are drawn
-    by). ValueError naming the flag for a combination that does not fit."""
-    k = config["clusters"]
-    if data.kind != "images":
-        raise ValueError("--clusters is for the DCGAN (image data)")
-    if config["conditional"]:
-        raise ValueError("--clusters is for an unconditional run (a conditional one has labels)")
-    if flags.get("codes"):
-        raise ValueError("--clusters and --codes both give G a group to draw; use one")
-    if not 2 <= k <= len(data.x):
-        raise ValueError(f"--clusters {k} is out of range (2 to the {len(data.x)} training "
-                         f"images)")
-    config["codes"] = 0
-    config["cluster_sizes"] = np.bincount(cluster_ids(data, k, config["seed"]),
-                                          minlength=k).tolist()
-
-
-_CLUSTERS = {}
-
-
-def cluster_ids(data, k: int, seed: int) -> np.ndarray:
-    """The k-means cluster (N,) of each training image, computed once per process for these
-    images (the array itself is kept, so the key cannot be reused), k and seed: make_config
-    and the first epoch both ask."""
-    key = (id(data.x), k, seed)
-    if key not in _CLUSTERS:
-        _CLUSTERS.clear()
-        _CLUSTERS[key] = (data.x, pixel_clusters(data.x, k, seed))
-    return _CLUSTERS[key][1]
 
 
 def set_budget(config: dict, flags: dict) -> None:
@@ -314,11 +277,7 @@ class Trainer:
         them), a cluster run's clusters (all `label`, or drawn at their share of the training
         images, seeded), or None."""
         if self.clusters:
-            if label is not None:
-                return np.full(n, label, np.int64)
-            share = np.asarray(self.cfg["cluster_sizes"], np.float64)
-            return np.random.default_rng([self.cfg["seed"], 5]).choice(
-                self.clusters, size=n, p=share / share.sum())
+            return sample_clusters(self.cfg, n, label)
         if self.codes:
             return np.full(n, label, np.int64) if label is not None else \
                 np.arange(n, dtype=np.int64) % self.codes

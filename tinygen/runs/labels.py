@@ -1,6 +1,8 @@
-"""Class labels of a run: what `--conditional` stores in config.json and what `--label` means.
+"""Class labels of a run: what `--conditional` stores in config.json and what `--label` means;
+and the label-free groups a GAN run can condition on instead, k-means clusters (`--clusters`).
 
-Place in the tower: runs/ (imports NumPy only). Shared by the VAE and GAN drivers and cli.py.
+Place in the tower: runs/ (imports NumPy and tinygen.data.clusters). Shared by the VAE and GAN
+drivers and cli.py.
 
 config.json of every new run carries
     "conditional"   bool: the networks take class labels y as a second input
@@ -12,6 +14,8 @@ written before conditioning existed have no "conditional" key: they are uncondit
 from __future__ import annotations
 
 import numpy as np
+
+from tinygen.data.clusters import pixel_clusters
 
 DIGITS = [str(k) for k in range(10)]
 
@@ -73,3 +77,51 @@ def is_digits(cfg: dict) -> bool:
 def classes_are_digits(cfg: dict) -> bool:
     return (is_digits(cfg) and cfg.get("num_classes") == 10
             and cfg.get("classes") in (None, DIGITS))
+
+
+def cluster_config(config: dict, flags: dict, data, per_cluster: int) -> dict:
+    """{"clusters", "codes", "cluster_sizes"} of a GAN run on `config["clusters"]` k-means
+    clusters of its training images: a default K (not a flag) yields to --codes and shrinks to
+    one cluster per `per_cluster` images (none below two clusters); config.json keeps each
+    cluster's number of images, which samples are drawn by. ValueError naming the flag for a
+    combination that does not fit."""
+    k = config["clusters"]
+    if "clusters" not in flags:
+        k = 0 if flags.get("codes") else min(k, len(data.x) // per_cluster)
+        if k < 2:
+            return {"clusters": 0}
+    if data.kind != "images":
+        raise ValueError("--clusters is for the DCGAN (image data)")
+    if config["conditional"]:
+        raise ValueError("--clusters is for an unconditional run (a conditional one has labels)")
+    if flags.get("codes"):
+        raise ValueError("--clusters and --codes both give G a group to draw; use one")
+    if not 2 <= k <= len(data.x):
+        raise ValueError(f"--clusters {k} is out of range (2 to the {len(data.x)} training "
+                         f"images)")
+    sizes = np.bincount(cluster_ids(data, k, config["seed"]), minlength=k)
+    return {"clusters": k, "codes": 0, "cluster_sizes": sizes.tolist()}
+
+
+_CLUSTERS = {}
+
+
+def cluster_ids(data, k: int, seed: int) -> np.ndarray:
+    """The k-means cluster (N,) of each training image (data/clusters.py), computed once per
+    process for these images (the array itself is kept, so the key cannot be reused), k and
+    seed: a new run's config and its first epoch both ask."""
+    key = (id(data.x), k, seed)
+    if key not in _CLUSTERS:
+        _CLUSTERS.clear()
+        _CLUSTERS[key] = (data.x, pixel_clusters(data.x, k, seed))
+    return _CLUSTERS[key][1]
+
+
+def sample_clusters(cfg: dict, n: int, cluster: int | None = None):
+    """Clusters for n samples of a cluster run: all `cluster`, or drawn at their share of the
+    training images (cfg["cluster_sizes"]), seeded by the run's seed."""
+    if cluster is not None:
+        return np.full(n, cluster, np.int64)
+    share = np.asarray(cfg["cluster_sizes"], np.float64)
+    return np.random.default_rng([cfg["seed"], 5]).choice(len(share), size=n,
+                                                          p=share / share.sum())
