@@ -237,8 +237,8 @@ class Trainer:
         # a run made before the networks had a grid (no "grid" in its config) works on its shape,
         # one made before the widths were flags has Radford et al.'s 64 and 64, and one made
         # before g_refine has no refining convolution
-        groups = self.k or self.clusters                # what G and D are conditioned on
-        arch = (cfg["model"], cfg["latent"], cfg["hidden"], cfg["shape"], groups,
+        self.groups = self.k or self.clusters           # what G and D are conditioned on
+        arch = (cfg["model"], cfg["latent"], cfg["hidden"], cfg["shape"], self.groups,
                 cfg.get("d_conditioning", "projection"), cfg.get("grid", cfg["shape"]),
                 (cfg.get("g_width", WIDTH_BEFORE), cfg.get("d_width", WIDTH_BEFORE)),
                 cfg.get("g_refine", REFINE_BEFORE), cfg.get("codes", CODES_BEFORE))
@@ -325,8 +325,7 @@ class Trainer:
             self.set_lr(step / max(1, total - 1))
             z = rng.standard_normal((cfg["batch_size"], cfg["latent"])).astype(np.float32)
             x_real, y_real = next(batches)          # after z: the order of the draws from rng
-            groups = self.k or self.clusters
-            y_fake = rng.integers(0, groups, size=len(z)) if groups else None
+            y_fake = rng.integers(0, self.groups, size=len(z)) if self.groups else None
             codes = rng.integers(0, self.codes, size=len(z)) if self.codes else None
             stats = train_step(self.G, self.D, self.opt_G, self.opt_D, x_real, z,
                                self.loss, augment, rng, track=(step % LOG_EVERY == 0),
