@@ -5,7 +5,8 @@
 
 The recipe of examples/dcgan_mnist.py (the CLI's default, RECIPE below: the same widths, 3x3
 convolution, translations, lazy R1, decaying learning rate and EMA), with the digit's label where
-that example has a k-means cluster, and on the digits' own 28x28 grid (two stages: 7 -> 14 -> 28).
+that example has a k-means cluster, on the same 32x32 grid (the digits padded: three stages,
+4 -> 8 -> 16 -> 32, cropped back to 28x28).
 The generator G(z, y) has class-conditional batch norm (a per-class gain and bias after each
 batch norm, looked up in nn.Embedding tables), and the discriminator D(x, y) is a projection
 discriminator (Miyato & Koyama 2018): logit = psi(phi(x)) + <e(y), phi(x)>, so it scores "is

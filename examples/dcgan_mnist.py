@@ -40,7 +40,6 @@ from tinygen.plots import save_image_grid
 RECIPE = dict(latent=100, batch_size=24, lr=6.9e-4, lr_final=0.25, beta1=0.0, beta2=0.99,
               r1=0.01, r1_every=4, ema=0.999, epochs=60, augment="translation", g_width=48,
               d_width=32, g_refine=1, clusters=50)
-GRID = (1, 32, 32)   # the 28x28 digits padded to three stride-2 stages (4 -> 8 -> 16 -> 32)
 
 
 def main():
@@ -67,10 +66,10 @@ def main():
     # Step 1: randomly initialize the weights of the generator and the discriminator (each
     #         with its cluster embedding tables).
     G = dcgan_init_(DCGANGenerator(latent, width=RECIPE["g_width"], refine=RECIPE["g_refine"],
-                                   num_classes=K, grid=GRID))
-    D = dcgan_init_(DCGANDiscriminator(width=RECIPE["d_width"], num_classes=K, grid=GRID))
+                                   num_classes=K))
+    D = dcgan_init_(DCGANDiscriminator(width=RECIPE["d_width"], num_classes=K))
     G_ema = DCGANGenerator(latent, width=RECIPE["g_width"], refine=RECIPE["g_refine"],
-                           num_classes=K, grid=GRID)
+                           num_classes=K)
     G_ema.load_state_dict(G.state_dict())
     betas = (RECIPE["beta1"], RECIPE["beta2"])
     opt_G = optim.Adam(G.parameters(), lr=args.lr, betas=betas)

@@ -38,7 +38,7 @@ def test_conditional_elbo_has_exact_derivatives_in_the_label_embedding(y, x):
 @pytest.mark.parametrize("conditioning", ["projection", "concat"])
 def test_conditional_discriminator_has_exact_derivatives_in_the_embedding_and_x(conditioning, y):
     tg.random.manual_seed(0)
-    # 16x16 images: two stages, as for MNIST's 28x28, at a third of the entries to check
+    # 16x16 images: two stages (MNIST's padded 32x32 has three), a quarter of the entries
     D = DCGANDiscriminator(width=1, num_classes=3, conditioning=conditioning,
                            image_shape=(1, 16, 16)).double()
     D.embed.weight.data[...] = np.random.default_rng(0).standard_normal(D.embed.weight.shape)
@@ -63,7 +63,7 @@ def test_generator_class_conditional_batchnorm_has_exact_derivatives(y):
     z = tg.tensor(np.random.default_rng(0).standard_normal((len(y), 2)))
     fn = lambda *tables: G(z, y).tanh().sum(axis=(1, 2, 3))   # noqa: E731
     check_grads(fn, [G.label_bn2.weight])                   # (3, 2): first and second order
-    tg.gradcheck(fn, [G.label_bn1.weight])                  # (3, 196): first order
+    tg.gradcheck(fn, [G.label_bn1.weight])                  # (3, 128): first order
 
 
 def test_unconditional_networks_keep_their_state_dict_and_conditional_ones_need_labels():
@@ -71,9 +71,9 @@ def test_unconditional_networks_keep_their_state_dict_and_conditional_ones_need_
     assert not any("embed" in k or "label" in k for k in [*G.state_dict(), *D.state_dict()])
     assert not any("embed" in k for k in build_model("mlp", (1, 28, 28)).state_dict())
     Gc, Dc = build_models("dcgan", 8, num_classes=10)
-    assert Gc.state_dict()["label_bn1.weight"].shape == (10, 2 * 128 * 7 * 7)  # 28x28 grid
-    assert Gc.state_dict()["label_bn2.weight"].shape == (10, 2 * 64)
-    assert Dc.state_dict()["embed.weight"].shape == (10, 128 * 7 * 7)
+    assert Gc.state_dict()["label_bn1.weight"].shape == (10, 2 * 256 * 4 * 4)  # 32x32 grid
+    assert Gc.state_dict()["label_bn2.weight"].shape == (10, 2 * 128)
+    assert Dc.state_dict()["embed.weight"].shape == (10, 256 * 4 * 4)
     with pytest.raises(ValueError, match="labels"):
         Gc(tg.tensor(np.zeros((2, 8), np.float32)))
     with pytest.raises(ValueError, match="MLP GAN is not conditional"):

@@ -172,7 +172,7 @@ def make_config(flags: dict, data) -> dict:
         config.update(cluster_config(config, flags, data, IMAGES_PER_CLUSTER))
     if config["model"] == "dcgan":
         conv_stages(config["shape"])   # a size it cannot build fails here, before writing
-        config["grid"] = list(default_grid(config["shape"], num_classes(config)))
+        config["grid"] = list(default_grid(config["shape"]))
     return config
 
 
