@@ -77,6 +77,12 @@ def test_a_cluster_run_trains_on_its_clusters_and_samples_them_at_their_share(tm
     every, four = np.load(tmp_path / "all.npy"), np.load(tmp_path / "four.npy")
     same = trainer.generator_labels(6) == 4
     assert np.array_equal(every[same], four[same]) and not np.array_equal(every, four)
+    # another --seed draws other clusters as well as other noise
+    assert not np.array_equal(trainer.generator_labels(50, seed=3),
+                              trainer.generator_labels(50, seed=4))
+    trained = rg.restore(run, rg.KIND, rg.Trainer)
+    assert np.array_equal(rg.sample(run, 6, seed=3),
+                          rg._samples(trained, 6, 3, trained.generator_labels(6, seed=3)))
     capsys.readouterr()
     assert main(["eval", str(run), "--json", "--n-samples", "64"]) == 0
     assert "label_agreement" not in json.loads(capsys.readouterr().out)

@@ -271,13 +271,13 @@ class Trainer:
         elif self.codes or self.clusters:   # the 64 samples' codes or clusters
             self.fixed_y = self.generator_labels(len(self.fixed_z))
 
-    def generator_labels(self, n: int, label=None):
+    def generator_labels(self, n: int, label=None, seed=None):
         """What G takes beside the noise for n samples: a conditional run's labels (all `label`,
         or cycling through the classes), an InfoGAN's codes (all `label`, or cycling through
         them), a cluster run's clusters (all `label`, or drawn at their share of the training
-        images, seeded), or None."""
+        images by `seed`, default the run's), or None."""
         if self.clusters:
-            return sample_clusters(self.cfg, n, label)
+            return sample_clusters(self.cfg, n, label, seed)
         if self.codes:
             return np.full(n, label, np.int64) if label is not None else \
                 np.arange(n, dtype=np.int64) % self.codes
@@ -376,7 +376,8 @@ def sample(run_dir, n: int, seed: int = 0, label=None, code=None,
     """`tinygen sample`: n samples float32, points (n, 2) or images (n, C, H, W) in [0, 1].
     A conditional run draws class `label` (an index or a class name), an InfoGAN run code
     `code` (0..K-1), a cluster run cluster `code`; each cycles through its classes or codes
-    evenly when None (clusters: at their share of the training images). `label` on an
+    evenly when None (clusters: drawn at their share of the training images, by `seed` as
+    the noise is, so another seed is another set of clusters). `label` on an
     unconditional run, or `code` on a run without codes or clusters, is a ValueError.
     truncation: see gan.truncated_noise."""
     cfg = load_config(run_dir)
@@ -388,8 +389,8 @@ def sample(run_dir, n: int, seed: int = 0, label=None, code=None,
     if code is not None and not 0 <= code < k:
         raise ValueError(f"--code {code}: this run's codes are 0..{k - 1}")
     trainer = restore(run_dir, KIND, Trainer)
-    return _samples(trainer, n, seed, trainer.generator_labels(n, label if k == 0 else code),
-                    truncation)
+    y = trainer.generator_labels(n, label if k == 0 else code, seed)
+    return _samples(trainer, n, seed, y, truncation)
 
 
 def digit_view(x) -> np.ndarray:

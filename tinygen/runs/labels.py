@@ -117,11 +117,11 @@ def cluster_ids(data, k: int, seed: int) -> np.ndarray:
     return _CLUSTERS[key][1]
 
 
-def sample_clusters(cfg: dict, n: int, cluster: int | None = None):
+def sample_clusters(cfg: dict, n: int, cluster: int | None = None, seed: int | None = None):
     """Clusters for n samples of a cluster run: all `cluster`, or drawn at their share of the
-    training images (cfg["cluster_sizes"]), seeded by the run's seed."""
+    training images (cfg["cluster_sizes"]), seeded by `seed` (default: the run's seed)."""
     if cluster is not None:
         return np.full(n, cluster, np.int64)
     share = np.asarray(cfg["cluster_sizes"], np.float64)
-    return np.random.default_rng([cfg["seed"], 5]).choice(len(share), size=n,
-                                                          p=share / share.sum())
+    rng = np.random.default_rng([cfg["seed"] if seed is None else seed, 5])
+    return rng.choice(len(share), size=n, p=share / share.sum())
