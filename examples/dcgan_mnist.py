@@ -15,8 +15,8 @@ linearly from 6.9e-4 to a quarter of it over the run, every image D sees moved b
 whose batch-norm statistics are recomputed before it draws (its weights are an average: the
 statistics copied from the trained G do not fit them).
 
-No labels, but groups: k-means splits the training digits into 50 clusters by their pixels (most
-of a cluster is one digit drawn one way), and both players are conditioned on the cluster as
+No labels, but groups: k-means splits the training digits into 100 clusters by their deskewed
+pixels (centred and unslanted: most of a cluster is one digit of one shape), and both players are conditioned on the cluster as
 examples/cgan_mnist.py conditions them on the digit -- G through a per-cluster gain and bias after
 each batch norm, D through a projection head that scores "a real image OF THIS CLUSTER". Given its
 cluster, G need not decide between a 4 and a 9 from the noise alone (fewer samples halfway between
@@ -39,7 +39,7 @@ from tinygen.plots import save_image_grid
 
 RECIPE = dict(latent=100, batch_size=24, lr=6.9e-4, lr_final=0.25, beta1=0.0, beta2=0.99,
               r1=0.01, r1_every=4, ema=0.999, epochs=60, augment="translation", g_width=48,
-              d_width=32, g_refine=1, clusters=50)
+              d_width=32, g_refine=1, clusters=100)
 
 
 def main():
@@ -59,7 +59,7 @@ def main():
     rng = np.random.default_rng(args.seed)
     images = load_dataset("mnist-5k", "train").x[:args.limit]              # uint8 (N, 1, 28, 28)
     x_train = as_float(images) * 2 - 1                                       # -> [-1, 1]
-    K = max(1, min(RECIPE["clusters"], len(images) // 20))   # the CLI's rule: 20 images a cluster
+    K = max(1, min(RECIPE["clusters"], len(images) // 40))   # the CLI's rule: 40 images a cluster
     c_train = pixel_clusters(images, K, seed=args.seed)                      # (N,) in 0..K-1
     share = np.bincount(c_train, minlength=K) / len(c_train)
 

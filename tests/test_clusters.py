@@ -1,5 +1,6 @@
 """k-means clusters (data/clusters.py) and the GAN runs conditioned on them (--clusters K):
-k-means stops at Lloyd's fixed point and finds separated groups, and a cluster run trains,
+k-means stops at Lloyd's fixed point and finds separated groups, deskewing centres and unslants
+an image, and a cluster run trains,
 samples clusters at their share of the images, resumes only on the same clusters and refuses
 bad flags with one line."""
 import json
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinygen.cli import main
-from tinygen.data.clusters import kmeans, pixel_clusters
+from tinygen.data.clusters import deskew, kmeans, pixel_clusters
 
 
 @given(n=st.integers(3, 40), d=st.integers(1, 6), k=st.integers(1, 3), seed=st.integers(0, 9))
@@ -41,6 +42,38 @@ def test_kmeans_finds_well_separated_groups_and_refuses_a_bad_k():
     images = (rng.random((30, 1, 4, 4)) * 255).astype(np.uint8)
     ids = pixel_clusters(images, 3)
     assert ids.shape == (30,) and ids.dtype == np.int64 and set(ids) <= {0, 1, 2}
+
+
+def _moments(img):
+    """(row, column) centre of mass and slant cov / var_r of an image (H, W)."""
+    r, c = np.mgrid[:img.shape[0], :img.shape[1]]
+    p = img / img.sum()
+    r0, c0 = (r * p).sum(), (c * p).sum()
+    return r0, c0, ((r - r0) * (c - c0) * p).sum() / ((r - r0) ** 2 * p).sum()
+
+
+@given(row=st.floats(9, 18), col=st.floats(9, 18), slant=st.floats(-0.6, 0.6),
+       thick=st.floats(1.0, 2.0))
+@settings(max_examples=25, deadline=None)
+def test_deskew_moves_the_ink_to_the_centre_and_takes_its_slant_away(row, col, slant, thick):
+    """A slanted stroke anywhere near the middle of a 28x28 grid comes out centred and upright
+    (its moments, measured again), and every channel is moved the same way."""
+    r, c = np.mgrid[:28, :28]
+    stroke = np.exp(-((c - col - slant * (r - row)) / thick) ** 2) * (np.abs(r - row) < 7)
+    assert abs(_moments(stroke)[2] - slant) < 0.05
+    x = np.stack([stroke, 0.5 * stroke])[None]                           # (1, 2, 28, 28)
+    out = deskew(x)
+    r0, c0, s = _moments(out[0, 0])
+    assert abs(r0 - 13.5) < 0.3 and abs(c0 - 13.5) < 0.3 and abs(s) < 0.05
+    assert np.allclose(out[0, 1], 0.5 * out[0, 0])
+    assert out.sum() == pytest.approx(x.sum(), rel=0.02)                 # the ink is kept
+
+
+def test_deskew_leaves_a_centred_upright_image_and_a_blank_one_alone():
+    plus = np.zeros((1, 1, 9, 9))
+    plus[0, 0, 4, 2:7] = plus[0, 0, 2:7, 4] = 1.0                        # centred, cov = 0
+    assert np.allclose(deskew(plus), plus)
+    assert np.array_equal(deskew(np.zeros((2, 1, 5, 5))), np.zeros((2, 1, 5, 5)))
 
 
 # -- the command line -------------------------------------------------------------------------
@@ -113,8 +146,9 @@ def test_clusters_are_for_image_data_the_default_of_grey_ones_and_none_in_old_ru
     assert "--clusters is for the DCGAN" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
     data = rg.load_data({"dataset": "mnist-5k", "limit": 1200})
-    cfg = rg.make_config({"dataset": "mnist-5k"}, data)      # 50 clusters: 24 images each
-    assert cfg["clusters"] == rg.DEFAULTS["images"]["clusters"] == 50
+    cfg = rg.make_config({"dataset": "mnist-5k"}, data)      # 30 clusters: 40 images each
+    assert cfg["clusters"] == 1200 // rg.IMAGES_PER_CLUSTER == 30
+    assert rg.DEFAULTS["images"]["clusters"] == 100
     assert sum(cfg["cluster_sizes"]) == 1200 and cfg["codes"] == 0
     old = rg.Trainer({k: v for k, v in cfg.items() if k != "clusters"})
     assert old.clusters == 0 and old.cluster_labels(data) is None

@@ -412,18 +412,18 @@ def test_dcgan_widths_come_from_the_config_and_old_runs_keep_radfords():
 
 def test_image_runs_pick_their_recipe_by_colour_and_a_flag_still_wins(tmp_path):
     """Grey images train in DEFAULTS' batches (24 at 6.9e-4, EMA 0.999) on k-means clusters
-    (50, at most one per IMAGES_PER_CLUSTER images), unconditional colour images in COLOUR's
+    (100, at most one per IMAGES_PER_CLUSTER images), unconditional colour images in COLOUR's
     (32 at 8e-4, no clusters: measured on the colour digits; EMA 0.999 too), conditional runs in
     the grey recipe with labels in place of the clusters (every other number the same); a flag
     given on the command line beats all three, and --codes replaces the default clusters."""
     from tinygen.runs import gan as rg
     keys = ("batch_size", "lr", "codes", "ema", "clusters")
-    grey_data = rg.load_data({"dataset": "mnist-5k", "limit": 64})
+    grey_data = rg.load_data({"dataset": "mnist-5k", "limit": 120})
     grey = rg.make_config({"dataset": "mnist-5k"}, grey_data)
-    assert [grey[k] for k in keys] == [24, 6.9e-4, 0, 0.999, 64 // rg.IMAGES_PER_CLUSTER]
-    assert rg.DEFAULTS["images"]["clusters"] == 50
-    assert rg.make_config({"dataset": "mnist-5k", "limit": 39},
-                          rg.load_data({"dataset": "mnist-5k", "limit": 39}))["clusters"] == 0
+    assert [grey[k] for k in keys] == [24, 6.9e-4, 0, 0.999, 120 // rg.IMAGES_PER_CLUSTER]
+    assert rg.DEFAULTS["images"]["clusters"] == 100
+    assert rg.make_config({"dataset": "mnist-5k", "limit": 79},
+                          rg.load_data({"dataset": "mnist-5k", "limit": 79}))["clusters"] == 0
     conditional = rg.make_config({"dataset": "mnist-5k", "conditional": True}, grey_data)
     assert [conditional[k] for k in keys] == [24, 6.9e-4, 0, 0.999, 0]
     assert {k: v for k, v in conditional.items() if k in rg.DEFAULTS["images"]} == {

@@ -158,6 +158,6 @@ def test_colour_images_get_no_codes_or_clusters_unless_asked(tmp_path):
         == [0, 0]
     assert rg.make_config({"dataset": str(path), "codes": 10}, data)["codes"] == 10
     assert rg.make_config({"dataset": str(path), "clusters": 2}, data)["clusters"] == 2
-    grey = rg.load_data({"dataset": "mnist-5k", "limit": 64})
+    grey = rg.load_data({"dataset": "mnist-5k", "limit": 120})
     assert [rg.make_config({"dataset": "mnist-5k"}, grey)[k] for k in ("codes", "clusters")] \
         == [rg.DEFAULTS["images"]["codes"], 3] == [0, 3]

@@ -2,7 +2,7 @@
 
 Place in the tower: data/ (NumPy only).
 
-Lloyd's k-means on the flattened pixels x_i in [0, 1]^D (D = C*H*W) minimises the inertia
+Lloyd's k-means on feature vectors x_i in R^D minimises the inertia
 
     J(c, mu) = sum_i |x_i - mu_{c_i}|^2
 
@@ -13,9 +13,14 @@ move every centre to the mean of its images. The start is k-means++ (Arthur & Va
 proportional to its squared distance from the nearest centre chosen so far. J has many local
 minima, so `restarts` starts are run and the lowest J kept.
 
-On mnist-5k's 4000 training digits, K = 10 groups are 57-59 % pure (the share of images whose
-cluster's most common digit is their own; seeds 0-2), K = 20 70-71 %, K = 50 80-82 %: a cluster
-is mostly one digit drawn one way. Everything is float64 and seeded, so the same images give the same clusters.
+The features are the pixels in [0, 1] after `deskew`: each image moved so its centre of mass
+is the grid's centre and sheared so its slant is gone (moment deskewing, as for the deskewed
+k-NN of LeCun et al. 1998). On raw pixels two 1s leaning different ways are far apart and a
+slanted 4 is near a 9; without position and slant a cluster gathers one shape. On mnist-5k's
+4000 training digits (seeds 0-2), K = 50 clusters are 80-82 % pure on raw pixels (the share of
+images whose cluster's most common digit is their own) and 88-89 % after deskewing; K = 10
+57-59 % and 72-75 %, K = 20 70-71 % and 81 %, K = 100 (deskewed) 91 %. Everything is float64
+and seeded, so the same images give the same clusters.
 """
 from __future__ import annotations
 
@@ -80,7 +85,49 @@ def kmeans(x, k: int, seed: int = 0, restarts: int = 3, max_iter: int = 100):
     return best
 
 
+def deskew(x: np.ndarray) -> np.ndarray:
+    """Images x (N, C, H, W) float, centred and unslanted (N, C, H, W) float64.
+
+    With an image's weights p(r, c) = mean over channels / its sum (r the row, c the column),
+    its centre of mass (r0, c0) and second moments var_r = E[(r - r0)^2],
+    cov = E[(r - r0)(c - c0)]; the slant s = cov / var_r is how many columns the ink moves right
+    per row down. Output pixel (r, c) reads the input, bilinearly (zero outside), at
+
+        (r + r0 - rm,  c + c0 - cm + s (r - rm))        (rm, cm) = ((H - 1) / 2, (W - 1) / 2)
+
+    so the centre of mass lands on the grid's centre and cov becomes 0 (up to the pixels lost at
+    the border and the interpolation). A blank image stays blank."""
+    x = np.asarray(x, np.float64)
+    n, _, h, w = x.shape
+    r = np.arange(h, dtype=np.float64)[None, :, None]                   # (1, H, 1)
+    c = np.arange(w, dtype=np.float64)[None, None, :]                   # (1, 1, W)
+    p = x.mean(1)                                                        # (N, H, W)
+    mass = p.sum((1, 2), keepdims=True)
+    p = p / np.where(mass > 0, mass, 1.0)
+    r0, c0 = (r * p).sum((1, 2), keepdims=True), (c * p).sum((1, 2), keepdims=True)
+    var_r = ((r - r0) ** 2 * p).sum((1, 2), keepdims=True)
+    cov = ((r - r0) * (c - c0) * p).sum((1, 2), keepdims=True)
+    slant = cov / np.where(var_r > 0, var_r, 1.0)
+    rm, cm = (h - 1) / 2, (w - 1) / 2
+    src_r = np.broadcast_to(r + r0 - rm, (n, h, w))                      # where (r, c) reads
+    src_c = c + c0 - cm + slant * (r - rm)
+    top, left = np.floor(src_r).astype(np.int64), np.floor(src_c).astype(np.int64)
+    fr, fc = src_r - top, src_c - left
+    out = np.zeros_like(x)
+    at = np.arange(n)[:, None, None]
+    for dr, wr in ((0, 1 - fr), (1, fr)):                                # the 4 neighbours
+        for dc, wc in ((0, 1 - fc), (1, fc)):
+            rr, cc = top + dr, left + dc
+            inside = (rr >= 0) & (rr < h) & (cc >= 0) & (cc < w)
+            weight = np.where(inside, wr * wc, 0.0)[:, None]             # (N, 1, H, W)
+            out += weight * x[at, :, rr.clip(0, h - 1), cc.clip(0, w - 1)].transpose(0, 3, 1, 2)
+    return out
+
+
 def pixel_clusters(images, k: int, seed: int = 0) -> np.ndarray:
-    """k-means cluster (N,) int64 of each uint8 image (N, C, H, W), on its pixels in [0, 1]."""
-    flat = np.asarray(images).reshape(len(images), -1).astype(np.float32) / 255.0
-    return kmeans(flat, k, seed)[0]
+    """k-means cluster (N,) int64 of each uint8 image (N, C, H, W), on its deskewed pixels in
+    [0, 1] (computed CHUNK images at a time)."""
+    images = np.asarray(images)
+    feats = np.concatenate([deskew(images[s:s + CHUNK] / 255.0).astype(np.float32)
+                            for s in range(0, len(images), CHUNK)])
+    return kmeans(feats.reshape(len(images), -1), k, seed)[0]

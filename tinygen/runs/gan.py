@@ -56,10 +56,10 @@ DEFAULTS = {
                    beta1=0.0, beta2=0.99, r1=0.01, ema=0.999, real_label=1.0,
                    augment="translation", epochs=60, lr_d_ratio=1.0, r1_every=4,
                    g_width=48, d_width=32, g_refine=1, lecam=0.0, codes=0, info=0.5,
-                   clusters=50),
+                   clusters=100),
 }
-IMAGES_PER_CLUSTER = 20   # the default's K shrinks to keep this many images a cluster (a rule:
-                          # K = 50 was measured on mnist-5k's 4000, 80 a cluster)
+IMAGES_PER_CLUSTER = 40   # the default's K shrinks to keep this many images a cluster (a rule:
+                          # K = 100 was measured on mnist-5k's 4000, 40 a cluster)
 # conditional image runs: the grey images' recipe, with the labels in place of the clusters;
 # on its 28x28 grid it beat the earlier conditional recipe (Radford et al.'s widths, no
 # augmentation, batches of 32 at a constant 4e-4, EMA 0.995, 36 epochs) on every score in seeds
