@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
-CHUNK = 4096   # rows per distance block: bounds the float64 copy of a large dataset
+CHUNK = 4096         # rows per distance block: bounds the float64 copy of a large dataset
+DESKEW_CHUNK = 1024  # images per deskew call: a dozen float64 temporaries of this many images
 
 
 def _nearest(x, centres):
@@ -126,8 +127,8 @@ def deskew(x: np.ndarray) -> np.ndarray:
 
 def pixel_clusters(images, k: int, seed: int = 0) -> np.ndarray:
     """k-means cluster (N,) int64 of each uint8 image (N, C, H, W), on its deskewed pixels in
-    [0, 1] (computed CHUNK images at a time)."""
+    [0, 1] (deskewed DESKEW_CHUNK images at a time)."""
     images = np.asarray(images)
-    feats = np.concatenate([deskew(images[s:s + CHUNK] / 255.0).astype(np.float32)
-                            for s in range(0, len(images), CHUNK)])
+    feats = np.concatenate([deskew(images[s:s + DESKEW_CHUNK] / 255.0).astype(np.float32)
+                            for s in range(0, len(images), DESKEW_CHUNK)])
     return kmeans(feats.reshape(len(images), -1), k, seed)[0]
