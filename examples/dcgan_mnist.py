@@ -59,7 +59,7 @@ def main():
     rng = np.random.default_rng(args.seed)
     images = load_dataset("mnist-5k", "train").x[:args.limit]              # uint8 (N, 1, 28, 28)
     x_train = as_float(images) * 2 - 1                                       # -> [-1, 1]
-    K = max(1, min(RECIPE["clusters"], len(images) // 40))   # the CLI's rule: 40 images a cluster
+    K = max(1, min(RECIPE["clusters"], len(images) // 40))   # 40 images a cluster, at least one
     c_train = pixel_clusters(images, K, seed=args.seed)                      # (N,) in 0..K-1
     share = np.bincount(c_train, minlength=K) / len(c_train)
 

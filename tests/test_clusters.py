@@ -94,7 +94,7 @@ def test_a_cluster_run_trains_on_its_clusters_and_samples_them_at_their_share(tm
     ids = pixel_clusters(data.x, 5, cfg["seed"])
     assert cfg["clusters"] == 5 and cfg["codes"] == 0 and cfg["conditional"] is False
     assert cfg["cluster_sizes"] == np.bincount(ids, minlength=5).tolist()
-    assert cfg["grid"] == [1, 32, 32]                  # the unconditional grid: no labels
+    assert cfg["grid"] == [1, 32, 32] and cfg["cluster_features"] == "deskewed"
     weights = np.load(run / "last.npz")
     assert weights["model/G/label_bn1.weight"].shape[0] == 5 and "model/D/q.weight" not in weights
     assert (run / "clusters.png").is_file() and not (run / "codes.png").exists()
@@ -124,6 +124,13 @@ def test_a_cluster_run_trains_on_its_clusters_and_samples_them_at_their_share(tm
         else [64] + [0] * 4
     with pytest.raises(ValueError, match="k-means clusters are not the run's"):
         rg.Trainer(cfg).cluster_labels(data)
+    # a run made before the deskewing (no "cluster_features") was clustered on the raw pixels,
+    # and resumes on them
+    raw = pixel_clusters(data.x, 5, cfg["seed"], deskewed=False)
+    assert not np.array_equal(raw, ids)
+    before = {k: v for k, v in cfg.items() if k != "cluster_features"}
+    before["cluster_sizes"] = np.bincount(raw, minlength=5).tolist()
+    assert np.array_equal(rg.Trainer(before).cluster_labels(data), raw)
 
 
 @pytest.mark.parametrize("argv,message", [

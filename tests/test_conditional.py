@@ -129,6 +129,18 @@ def test_conditional_runs_store_their_labels_and_write_the_figures(runs):
     assert (runs / "cgan" / "interpolations.png").is_file()
 
 
+def test_a_conditional_gan_works_on_the_padded_grid_and_an_old_run_on_its_own(runs):
+    """New conditional runs pad 28x28 to 32x32 (three stages from 4x4); one made when they
+    kept the digits' 28x28 grid (its config says so) is rebuilt on it, so its weights load."""
+    from tinygen.runs import gan as rg
+    cfg = json.loads((runs / "cgan" / "config.json").read_text())
+    assert cfg["grid"] == [1, 32, 32]
+    c = 4 * cfg["g_width"]
+    assert rg.Trainer(cfg).G.label_bn1.weight.shape == (10, 2 * c * 4 * 4)
+    old = rg.Trainer({**cfg, "grid": [1, 28, 28]})
+    assert old.G.label_bn1.weight.shape == (10, 2 * (c // 2) * 7 * 7)    # two stages from 7x7
+
+
 @pytest.mark.parametrize("name", ["cvae", "cgan"])
 def test_sample_by_label_or_cycling_through_the_classes(runs, tmp_path, name):
     cyc, seven = tmp_path / "cyc.npy", tmp_path / "seven.npy"

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import numpy as np
 
-CHUNK = 4096         # rows per distance block: bounds the float64 copy of a large dataset
-DESKEW_CHUNK = 1024  # images per deskew call: a dozen float64 temporaries of this many images
+CHUNK = 4096            # rows per distance block: bounds the float64 copy of a large dataset
+DESKEW_PIXELS = 2**20   # pixels (C*H*W summed over images) per deskew call: its dozen float64
+                        # temporaries of (N, C, H, W) stay near 100 MB whatever the image size
 
 
 def _nearest(x, centres):
@@ -125,10 +126,14 @@ def deskew(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def pixel_clusters(images, k: int, seed: int = 0) -> np.ndarray:
-    """k-means cluster (N,) int64 of each uint8 image (N, C, H, W), on its deskewed pixels in
-    [0, 1] (deskewed DESKEW_CHUNK images at a time)."""
+def pixel_clusters(images, k: int, seed: int = 0, deskewed: bool = True) -> np.ndarray:
+    """k-means cluster (N,) int64 of each uint8 image (N, C, H, W), on its pixels in [0, 1],
+    deskewed first (DESKEW_PIXELS at a time) unless deskewed=False (the raw pixels: how runs
+    made before the deskewing were clustered)."""
     images = np.asarray(images)
-    feats = np.concatenate([deskew(images[s:s + DESKEW_CHUNK] / 255.0).astype(np.float32)
-                            for s in range(0, len(images), DESKEW_CHUNK)])
-    return kmeans(feats.reshape(len(images), -1), k, seed)[0]
+    feats = images.reshape(len(images), -1).astype(np.float32) / 255.0
+    if deskewed:
+        step = max(1, DESKEW_PIXELS // max(1, feats.shape[1]))
+        feats = np.concatenate([deskew(images[s:s + step] / 255.0).astype(np.float32)
+                                for s in range(0, len(images), step)]).reshape(feats.shape)
+    return kmeans(feats, k, seed)[0]

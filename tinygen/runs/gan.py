@@ -20,10 +20,10 @@ Defaults per kind of data (DEFAULTS; chosen by measurement, see the README's GAN
 points train an MLP GAN on fresh samples of the mixture with R1, a linearly decaying learning
 rate and an EMA generator, an "epoch" being `steps_per_epoch` steps; images train the DCGAN (G
 at 3/4 of Radford et al.'s width with a 3x3 convolution at its last hidden stage, D at 1/2,
-and on grey images both conditioned on 50 k-means clusters, fewer on a small set) on the
-training split with a lazy R1 penalty, a linearly decaying learning rate, an EMA generator and
-DiffAugment's translation (conditional runs: the same, labels in place of the clusters;
-unconditional colour images: COLOUR's overrides).
+and on grey images both conditioned on 100 k-means clusters of the deskewed images, fewer on a
+small set) on the training split with a lazy R1 penalty, a linearly decaying learning rate, an
+EMA generator and DiffAugment's translation (conditional runs: the same, labels in place of the
+clusters; unconditional colour images: COLOUR's overrides).
 """
 from __future__ import annotations
 
@@ -70,6 +70,7 @@ REFINE_BEFORE = 0   # G's 3x3 refining convolutions in image runs made before th
 LECAM_BEFORE = 0.0  # the LeCam weight of runs made before the flag
 CODES_BEFORE = 0    # InfoGAN's categorical codes in runs made before the flag
 CLUSTERS_BEFORE = 0  # k-means clusters in runs made before the flag
+CLUSTER_FEATURES_BEFORE = "pixels"   # cluster runs made before the deskewing: raw pixels
 # Unconditional colour images (README, the colour-digit folder): InfoGAN's codes took the easiest
 # factor to read back, the colour, and cost shape (IS 7.13 with them, 7.63 without); k-means on
 # colour pixels would group by colour too (not measured), so colour runs take no clusters
@@ -112,8 +113,8 @@ def add_arguments(p) -> None:
                         "al. 2016; default 0, none; given, they replace the default clusters)")
     p.add_argument("--clusters", type=int, default=None,
                    help="DCGAN: condition G and D on K k-means clusters of the training "
-                        "images' pixels, no labels needed (grey images' default 50, at most "
-                        "one per 20 images; colour: 0, off)")
+                        "images' deskewed pixels, no labels needed (grey images' default 100, "
+                        "at most one per 40 images; colour: 0, off)")
     p.add_argument("--info", type=float, default=None,
                    help="weight of InfoGAN's code loss (images' default 0.5)")
     p.add_argument("--ema", type=float, default=None, help="generator EMA decay (0 = off)")
@@ -345,7 +346,8 @@ class Trainer:
         ValueError if they are not the clusters the run began with (the data changed)."""
         if not self.clusters:
             return None
-        ids = cluster_ids(data, self.clusters, self.cfg["seed"])
+        features = self.cfg.get("cluster_features", CLUSTER_FEATURES_BEFORE)
+        ids = cluster_ids(data, self.clusters, self.cfg["seed"], features == "deskewed")
         sizes = np.bincount(ids, minlength=self.clusters).tolist()
         if sizes != self.cfg["cluster_sizes"]:
             raise ValueError(f"the training images' {self.clusters} k-means clusters are not "

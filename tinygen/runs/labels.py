@@ -100,20 +100,22 @@ def cluster_config(config: dict, flags: dict, data, per_cluster: int) -> dict:
         raise ValueError(f"--clusters {k} is out of range (2 to the {len(data.x)} training "
                          f"images)")
     sizes = np.bincount(cluster_ids(data, k, config["seed"]), minlength=k)
-    return {"clusters": k, "codes": 0, "cluster_sizes": sizes.tolist()}
+    return {"clusters": k, "codes": 0, "cluster_sizes": sizes.tolist(),
+            "cluster_features": "deskewed"}
 
 
 _CLUSTERS = {}
 
 
-def cluster_ids(data, k: int, seed: int) -> np.ndarray:
-    """The k-means cluster (N,) of each training image (data/clusters.py), computed once per
-    process for these images (the array itself is kept, so the key cannot be reused), k and
-    seed: a new run's config and its first epoch both ask."""
-    key = (id(data.x), k, seed)
+def cluster_ids(data, k: int, seed: int, deskewed: bool = True) -> np.ndarray:
+    """The k-means cluster (N,) of each training image (data/clusters.py; deskewed=False: on
+    the raw pixels, as runs made before the deskewing were), computed once per process for these
+    images (the array itself is kept, so the key cannot be reused), k, seed and features: a new
+    run's config and its first epoch both ask."""
+    key = (id(data.x), k, seed, deskewed)
     if key not in _CLUSTERS:
         _CLUSTERS.clear()
-        _CLUSTERS[key] = (data.x, pixel_clusters(data.x, k, seed))
+        _CLUSTERS[key] = (data.x, pixel_clusters(data.x, k, seed, deskewed))
     return _CLUSTERS[key][1]
 
 
