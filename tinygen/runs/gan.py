@@ -260,8 +260,9 @@ class Trainer:
         if self.loss.anchors is not None:   # LeCam's running means: saved, so a resume goes on
             self.models["lecam"] = self.loss.anchors
         self.steps = cfg.get("steps_per_epoch", 1)   # images: set from the data by train_epoch
-        # figures every 5th epoch of an image run: each costs ~0.75 s (the EMA generator's
-        # batch norm recalibrated on 1000 noise vectors, the loss curves), ~9 % of an MNIST epoch
+        # figures every 5th epoch of an image run: each costs ~1 s (the EMA generator's batch
+        # norm recalibrated on 1000 noise vectors, the loss curves, clusters.png's 800 samples),
+        # ~11 % of an MNIST epoch
         self.figures_every = 5 if cfg["data_kind"] == "images" else 1
         self.fixed_z = np.random.default_rng([cfg["seed"], 1]).standard_normal(
             (2000 if cfg["data_kind"] == "points" else 64, cfg["latent"]))
