@@ -11,10 +11,10 @@ steps with "step"). With --conditional (labelled images), G and D see class labe
 row per class. With --codes K (InfoGAN), G also takes one of K categorical codes, drawn
 uniformly, that D's code head must recover; codes.png shows one row per code, and `tinygen
 sample --code C` draws one. With --clusters K, G and D are conditioned as in a conditional run,
-but on the k-means cluster of each training image's pixels (data/clusters.py) instead of a
-label: no labels are used; fakes ask for uniformly drawn clusters, samples draw them at their
-share of the training images, and clusters.png shows one row per cluster (`--code C` draws
-cluster C).
+but on the k-means cluster of each training image's deskewed pixels (data/clusters.py)
+instead of a label: no labels are used; fakes ask for uniformly drawn clusters, samples draw
+them at their share of the training images, and clusters.png shows one row per cluster
+(`--code C` draws cluster C).
 
 Defaults per kind of data (DEFAULTS; chosen by measurement, see the README's GAN results): 2D
 points train an MLP GAN on fresh samples of the mixture with R1, a linearly decaying learning

@@ -80,11 +80,11 @@ def classes_are_digits(cfg: dict) -> bool:
 
 
 def cluster_config(config: dict, flags: dict, data, per_cluster: int) -> dict:
-    """{"clusters", "codes", "cluster_sizes"} of a GAN run on `config["clusters"]` k-means
-    clusters of its training images: a default K (not a flag) yields to --codes and shrinks to
-    one cluster per `per_cluster` images (none below two clusters); config.json keeps each
-    cluster's number of images, which samples are drawn by. ValueError naming the flag for a
-    combination that does not fit."""
+    """{"clusters", "codes", "cluster_sizes", "cluster_features"} of a GAN run on
+    `config["clusters"]` k-means clusters of its training images (deskewed, data/clusters.py):
+    a default K (not a flag) yields to --codes and shrinks to one cluster per `per_cluster`
+    images (none below two clusters); config.json keeps each cluster's number of images, which
+    samples are drawn by. ValueError naming the flag for a combination that does not fit."""
     k = config["clusters"]
     if "clusters" not in flags:
         k = 0 if flags.get("codes") else min(k, len(data.x) // per_cluster)
