@@ -16,7 +16,8 @@ whose batch-norm statistics are recomputed before it draws (its weights are an a
 statistics copied from the trained G do not fit them).
 
 No labels, but groups: k-means splits the training digits into 100 clusters by their deskewed
-pixels (centred and unslanted: most of a cluster is one digit of one shape), and both players are
+pixels (centred and unslanted), each averaged with its nearest neighbours' (pulled into its crowd:
+most of a cluster is one digit of one shape), and both players are
 conditioned on the cluster as examples/cgan_mnist.py conditions them on the digit -- G through a
 per-cluster gain and bias after each batch norm, D through a projection head that scores "a real
 image OF THIS CLUSTER". Given its cluster, G need not decide between a 4 and a 9 from the noise

@@ -1,6 +1,7 @@
 """k-means clusters (data/clusters.py) and the GAN runs conditioned on them (--clusters K):
 k-means stops at Lloyd's fixed point and finds separated groups, deskewing centres and unslants
-an image, and a cluster run trains,
+an image, the nearest-neighbour graph is brute force's and smoothing on it is its formula and
+pulls a stray point into its crowd, and a cluster run trains,
 samples clusters at their share of the images, resumes only on the same clusters and refuses
 bad flags with one line."""
 import json
@@ -11,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinygen.cli import main
-from tinygen.data.clusters import deskew, kmeans, pixel_clusters
+from tinygen.data.clusters import deskew, kmeans, neighbours, pixel_clusters, smooth
 
 
 @given(n=st.integers(3, 40), d=st.integers(1, 6), k=st.integers(1, 3), seed=st.integers(0, 9))
@@ -76,6 +77,42 @@ def test_deskew_leaves_a_centred_upright_image_and_a_blank_one_alone():
     assert np.array_equal(deskew(np.zeros((2, 1, 5, 5))), np.zeros((2, 1, 5, 5)))
 
 
+@given(n=st.integers(2, 30), d=st.integers(1, 5), k=st.integers(1, 4), seed=st.integers(0, 9),
+       rows=st.integers(1, 40))
+@settings(max_examples=40, deadline=None)
+def test_neighbours_are_brute_forces_in_any_block_size(n, d, k, seed, rows):
+    """Each row's k nearest other rows, nearest first (ties by index): the distance matrix
+    sorted, whatever the blocks the distances are computed in."""
+    from tinygen.data import clusters
+    k = min(k, n - 1)
+    x = np.random.default_rng(seed).integers(0, 3, size=(n, d)).astype(float)  # many ties
+    dist = ((x[:, None] - x[None]) ** 2).sum(-1)
+    np.fill_diagonal(dist, np.inf)
+    expected = np.lexsort((np.broadcast_to(np.arange(n), (n, n)), dist), axis=1)[:, :k]
+    before, clusters.DISTANCES = clusters.DISTANCES, rows * n     # blocks of `rows` rows
+    try:
+        assert np.array_equal(neighbours(x, k), expected)
+    finally:
+        clusters.DISTANCES = before
+    with pytest.raises(ValueError, match=f"{n} nearest neighbours need more than {n} images"):
+        neighbours(x, n)
+
+
+def test_smoothing_is_its_formula_and_pulls_a_stray_point_into_the_nearer_crowd():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(12, 3))
+    near = neighbours(x, 2)
+    once = (x + x[near].mean(1)) / 2
+    assert np.allclose(smooth(x, k=2, steps=1), once)
+    assert np.allclose(smooth(x, k=2, steps=2), (once + once[near].mean(1)) / 2)  # x's graph
+    # two crowds at 0 and 10 and a point at 4.5, a little nearer the first: smoothing takes it
+    # most of the way there, while each crowd stays where it was
+    crowds = np.concatenate([rng.normal(0, 0.3, 20), rng.normal(10, 0.3, 20), [4.5]])[:, None]
+    out = smooth(crowds, k=5, steps=4)
+    assert out[-1, 0] < 2.0
+    assert abs(out[:20].mean() - crowds[:20].mean()) < 0.2 and abs(out[20:40].mean() - 10) < 0.3
+
+
 # -- the command line -------------------------------------------------------------------------
 TINY = ["train", "gan", "--dataset", "mnist-5k", "--limit", "64", "--batch-size", "16",
         "--epochs", "1", "--g-width", "8", "--d-width", "4"]
@@ -94,7 +131,7 @@ def test_a_cluster_run_trains_on_its_clusters_and_samples_them_at_their_share(tm
     ids = pixel_clusters(data.x, 5, cfg["seed"])
     assert cfg["clusters"] == 5 and cfg["codes"] == 0 and cfg["conditional"] is False
     assert cfg["cluster_sizes"] == np.bincount(ids, minlength=5).tolist()
-    assert cfg["grid"] == [1, 32, 32] and cfg["cluster_features"] == "deskewed"
+    assert cfg["grid"] == [1, 32, 32] and cfg["cluster_features"] == "smoothed"
     weights = np.load(run / "last.npz")
     assert weights["model/G/label_bn1.weight"].shape[0] == 5 and "model/D/q.weight" not in weights
     assert (run / "clusters.png").is_file() and not (run / "codes.png").exists()
@@ -125,12 +162,19 @@ def test_a_cluster_run_trains_on_its_clusters_and_samples_them_at_their_share(tm
     with pytest.raises(ValueError, match="k-means clusters are not the run's"):
         rg.Trainer(cfg).cluster_labels(data)
     # a run made before the deskewing (no "cluster_features") was clustered on the raw pixels,
-    # and resumes on them
-    raw = pixel_clusters(data.x, 5, cfg["seed"], deskewed=False)
+    # one made before the smoothing on the deskewed pixels: each resumes on its own
+    raw = pixel_clusters(data.x, 5, cfg["seed"], features="pixels")
     assert not np.array_equal(raw, ids)
     before = {k: v for k, v in cfg.items() if k != "cluster_features"}
     before["cluster_sizes"] = np.bincount(raw, minlength=5).tolist()
     assert np.array_equal(rg.Trainer(before).cluster_labels(data), raw)
+    unsmoothed = pixel_clusters(data.x, 5, cfg["seed"], features="deskewed")
+    assert not np.array_equal(unsmoothed, ids)
+    deskewed = {**cfg, "cluster_features": "deskewed",
+                "cluster_sizes": np.bincount(unsmoothed, minlength=5).tolist()}
+    assert np.array_equal(rg.Trainer(deskewed).cluster_labels(data), unsmoothed)
+    with pytest.raises(ValueError, match="cluster features must be one of"):
+        pixel_clusters(data.x, 5, features="blurred")
 
 
 @pytest.mark.parametrize("argv,message", [

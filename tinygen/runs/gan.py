@@ -11,8 +11,8 @@ steps with "step"). With --conditional (labelled images), G and D see class labe
 row per class. With --codes K (InfoGAN), G also takes one of K categorical codes, drawn
 uniformly, that D's code head must recover; codes.png shows one row per code, and `tinygen
 sample --code C` draws one. With --clusters K, G and D are conditioned as in a conditional run,
-but on the k-means cluster of each training image's deskewed pixels (data/clusters.py)
-instead of a label: no labels are used; fakes ask for uniformly drawn clusters, samples draw
+but on the k-means cluster of each training image's deskewed pixels, smoothed over its
+nearest neighbours (data/clusters.py), instead of a label: no labels are used; fakes ask for uniformly drawn clusters, samples draw
 them at their share of the training images, and clusters.png shows one row per cluster
 (`--code C` draws cluster C).
 
@@ -20,8 +20,8 @@ Defaults per kind of data (DEFAULTS; chosen by measurement, see the README's GAN
 points train an MLP GAN on fresh samples of the mixture with R1, a linearly decaying learning
 rate and an EMA generator, an "epoch" being `steps_per_epoch` steps; images train the DCGAN (G
 at 3/4 of Radford et al.'s width with a 3x3 convolution at its last hidden stage, D at 1/2,
-and on grey images both conditioned on 100 k-means clusters of the deskewed images, fewer on a
-small set) on the training split with a lazy R1 penalty, a linearly decaying learning rate, an
+and on grey images both conditioned on 100 k-means clusters of the deskewed, neighbour-smoothed
+images, fewer on a small set) on the training split with a lazy R1 penalty, a linearly decaying learning rate, an
 EMA generator and DiffAugment's translation (conditional runs: the same, labels in place of the
 clusters; unconditional colour images: COLOUR's overrides).
 """
@@ -70,7 +70,8 @@ REFINE_BEFORE = 0   # G's 3x3 refining convolutions in image runs made before th
 LECAM_BEFORE = 0.0  # the LeCam weight of runs made before the flag
 CODES_BEFORE = 0    # InfoGAN's categorical codes in runs made before the flag
 CLUSTERS_BEFORE = 0  # k-means clusters in runs made before the flag
-CLUSTER_FEATURES_BEFORE = "pixels"   # cluster runs made before the deskewing: raw pixels
+CLUSTER_FEATURES_BEFORE = "pixels"   # cluster runs made before the deskewing: raw pixels (and
+                                     # runs before the smoothing say "deskewed" in config.json)
 # Unconditional colour images (README, the colour-digit folder): InfoGAN's codes took the easiest
 # factor to read back, the colour, and cost shape (IS 7.13 with them, 7.63 without); k-means on
 # colour pixels would group by colour too (not measured), so colour runs take no clusters
@@ -113,7 +114,7 @@ def add_arguments(p) -> None:
                         "al. 2016; default 0, none; given, they replace the default clusters)")
     p.add_argument("--clusters", type=int, default=None,
                    help="DCGAN: condition G and D on K k-means clusters of the training "
-                        "images' deskewed pixels, no labels needed (grey images' default 100, "
+                        "images' deskewed, neighbour-smoothed pixels, no labels needed (grey images' default 100, "
                         "at most one per 40 images; colour: 0, off)")
     p.add_argument("--info", type=float, default=None,
                    help="weight of InfoGAN's code loss (images' default 0.5)")
@@ -348,7 +349,7 @@ class Trainer:
         if not self.clusters:
             return None
         features = self.cfg.get("cluster_features", CLUSTER_FEATURES_BEFORE)
-        ids = cluster_ids(data, self.clusters, self.cfg["seed"], features == "deskewed")
+        ids = cluster_ids(data, self.clusters, self.cfg["seed"], features)
         sizes = np.bincount(ids, minlength=self.clusters).tolist()
         if sizes != self.cfg["cluster_sizes"]:
             raise ValueError(f"the training images' {self.clusters} k-means clusters are not "

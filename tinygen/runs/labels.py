@@ -81,7 +81,8 @@ def classes_are_digits(cfg: dict) -> bool:
 
 def cluster_config(config: dict, flags: dict, data, per_cluster: int) -> dict:
     """{"clusters", "codes", "cluster_sizes", "cluster_features"} of a GAN run on
-    `config["clusters"]` k-means clusters of its training images (deskewed, data/clusters.py):
+    `config["clusters"]` k-means clusters of its training images (deskewed and smoothed over
+    their nearest neighbours, data/clusters.py):
     a default K (not a flag) yields to --codes and shrinks to one cluster per `per_cluster`
     images (none below two clusters); config.json keeps each cluster's number of images, which
     samples are drawn by. ValueError naming the flag for a combination that does not fit."""
@@ -101,21 +102,21 @@ def cluster_config(config: dict, flags: dict, data, per_cluster: int) -> dict:
                          f"images)")
     sizes = np.bincount(cluster_ids(data, k, config["seed"]), minlength=k)
     return {"clusters": k, "codes": 0, "cluster_sizes": sizes.tolist(),
-            "cluster_features": "deskewed"}
+            "cluster_features": "smoothed"}
 
 
 _CLUSTERS = {}
 
 
-def cluster_ids(data, k: int, seed: int, deskewed: bool = True) -> np.ndarray:
-    """The k-means cluster (N,) of each training image (data/clusters.py; deskewed=False: on
-    the raw pixels, as runs made before the deskewing were), computed once per process for these
-    images (the array itself is kept, so the key cannot be reused), k, seed and features: a new
-    run's config and its first epoch both ask."""
-    key = (id(data.x), k, seed, deskewed)
+def cluster_ids(data, k: int, seed: int, features: str = "smoothed") -> np.ndarray:
+    """The k-means cluster (N,) of each training image on `features` (data/clusters.py's
+    pixel_clusters: "smoothed", or as older runs were clustered, "deskewed" or "pixels"),
+    computed once per process for these images (the array itself is kept, so the key cannot be
+    reused), k, seed and features: a new run's config and its first epoch both ask."""
+    key = (id(data.x), k, seed, features)
     if key not in _CLUSTERS:
         _CLUSTERS.clear()
-        _CLUSTERS[key] = (data.x, pixel_clusters(data.x, k, seed, deskewed))
+        _CLUSTERS[key] = (data.x, pixel_clusters(data.x, k, seed, features))
     return _CLUSTERS[key][1]
 
 
