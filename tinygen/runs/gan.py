@@ -12,18 +12,18 @@ row per class. With --codes K (InfoGAN), G also takes one of K categorical codes
 uniformly, that D's code head must recover; codes.png shows one row per code, and `tinygen
 sample --code C` draws one. With --clusters K, G and D are conditioned as in a conditional run,
 but on the k-means cluster of each training image's deskewed pixels, smoothed over its
-nearest neighbours (data/clusters.py), instead of a label: no labels are used; fakes ask for uniformly drawn clusters, samples draw
-them at their share of the training images, and clusters.png shows one row per cluster
-(`--code C` draws cluster C).
+nearest neighbours (data/clusters.py), instead of a label: no labels are used; fakes ask for
+uniformly drawn clusters, samples draw them at their share of the training images, and
+clusters.png shows one row per cluster (`--code C` draws cluster C).
 
 Defaults per kind of data (DEFAULTS; chosen by measurement, see the README's GAN results): 2D
 points train an MLP GAN on fresh samples of the mixture with R1, a linearly decaying learning
 rate and an EMA generator, an "epoch" being `steps_per_epoch` steps; images train the DCGAN (G
 at 3/4 of Radford et al.'s width with a 3x3 convolution at its last hidden stage, D at 1/2,
 and on grey images both conditioned on 100 k-means clusters of the deskewed, neighbour-smoothed
-images, fewer on a small set) on the training split with a lazy R1 penalty, a linearly decaying learning rate, an
-EMA generator and DiffAugment's translation (conditional runs: the same, labels in place of the
-clusters; unconditional colour images: COLOUR's overrides).
+images, fewer on a small set) on the training split with a lazy R1 penalty, a linearly decaying
+learning rate, an EMA generator and DiffAugment's translation (conditional runs: the same,
+labels in place of the clusters; unconditional colour images: COLOUR's overrides).
 """
 from __future__ import annotations
 
@@ -114,8 +114,8 @@ def add_arguments(p) -> None:
                         "al. 2016; default 0, none; given, they replace the default clusters)")
     p.add_argument("--clusters", type=int, default=None,
                    help="DCGAN: condition G and D on K k-means clusters of the training "
-                        "images' deskewed, neighbour-smoothed pixels, no labels needed (grey images' default 100, "
-                        "at most one per 40 images; colour: 0, off)")
+                        "images' deskewed, neighbour-smoothed pixels, no labels needed (grey "
+                        "images' default 100, at most one per 40 images; colour: 0, off)")
     p.add_argument("--info", type=float, default=None,
                    help="weight of InfoGAN's code loss (images' default 0.5)")
     p.add_argument("--ema", type=float, default=None, help="generator EMA decay (0 = off)")
