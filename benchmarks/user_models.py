@@ -218,8 +218,9 @@ def cli_dcgan28(seed, batch):
     input gradients except into its first layer. R1's double backward (every 4th step), the
     tracking pass and the EMA are not counted, so the share of the GEMM peak is a lower bound."""
     from tinygen import gan
-    from tinygen.runs import gan as run_gan
-    cfg = run_gan.DEFAULTS["images"]
+    from tinygen.runs.gan import DEFAULTS
+    from tinygen.runs.gan_trainer import LOG_EVERY
+    cfg = DEFAULTS["images"]
     tg_random.manual_seed(seed)
     arch = ("dcgan", cfg["latent"], cfg["hidden"], (1, 28, 28))
     widths = (cfg["g_width"], cfg["d_width"])
@@ -238,7 +239,7 @@ def cli_dcgan28(seed, batch):
         i = count[0]
         count[0] += 1
         stats = gan.train_step(G, D, opt_G, opt_D, x, z, loss, augment, rng,
-                               track=(i % run_gan.LOG_EVERY == 0), step=i)
+                               track=(i % LOG_EVERY == 0), step=i)
         gan.update_ema(G_ema, G, min(cfg["ema"], (1 + i) / (10 + i)))
         return stats["loss_d"], stats["loss_g"]
     fg = forward_flops(G.net, (batch, cfg["latent"]))

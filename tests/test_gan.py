@@ -305,14 +305,14 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monk
                                                                   capsys):
     from tinygen import cli
     from tinygen.checkpoint import load_meta
-    from tinygen.runs import gan as gan_run
-    real_step, calls = gan_run.train_step, []
+    from tinygen.runs import gan_trainer
+    real_step, calls = gan_trainer.train_step, []
 
     def poisoned(*args, **kwargs):
         stats = real_step(*args, **kwargs)
         calls.append(1)
         return {**stats, "loss_g": float("nan")} if len(calls) > 5 else stats
-    monkeypatch.setattr(gan_run, "train_step", poisoned)
+    monkeypatch.setattr(gan_trainer, "train_step", poisoned)
     monkeypatch.setenv("TINYGEN_PROGRESS", "0")
     out = tmp_path / "run"
     status = cli.main(["train", "gan", "--steps", "12", "--steps-per-epoch", "4",

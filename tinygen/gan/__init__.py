@@ -5,7 +5,8 @@ Place in the tower: the model floor, beside tinygen.vae (imports tinygen, functi
     objective.py  GANLoss, the R1, WGAN-GP and LeCam penalties, InfoGAN's code loss, train_step
                   (steps 2-9), the EMA generator and its batch-norm recalibration, truncated
                   noise, DiffAugment
-A whole run for the command line (schedule, logs, checkpoints, figures) is tinygen/runs/gan.py.
+A whole run for the command line (schedule, logs, checkpoints, figures) is tinygen/runs/gan.py
+and gan_trainer.py.
 """
 from .networks import (DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator,
                        build_models, dcgan_init_)

@@ -6,7 +6,8 @@ checkpoint). Nothing below cli.py imports this package.
     loop.py       the one training loop (config, data, seed, resume, epochs, checkpoint,
                   figures) and the restore behind `eval` and `sample`
     vae.py        the VAE's flags, data, epoch, figures, eval and sample
-    gan.py        the GAN's flags, data, epoch, eval and sample
+    gan.py        the GAN's flags, data, config, eval and sample
+    gan_trainer.py  the GAN's Trainer: networks, optimizers, EMA generator, an epoch
     gan_figures.py  the GAN's figures (samples, interpolations, codes, 2D densities)
     labels.py     class labels: --conditional's config keys, --label, labels for sampling
     scores.py     the classifier scores of generated digits (IS, fid_classifier, agreement)

@@ -1,5 +1,5 @@
-"""The figures of a GAN run, drawn by Trainer.figures (runs/gan.py) every --figures-every epochs
-and at the end: what a reader looks at while a GAN trains.
+"""The figures of a GAN run, drawn by Trainer.figures (runs/gan_trainer.py) every
+--figures-every epochs and at the end: what a reader looks at while a GAN trains.
 
 Place in the tower: runs/ (imports tinygen.io, metrics.latent and runs/directory; plots inside
 write(), see there). Every picture comes from the sampler (the EMA generator when EMA is on) and
