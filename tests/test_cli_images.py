@@ -116,3 +116,4 @@ def test_a_colour_gan_of_digit_size_is_judged_on_its_brightest_channel(tmp_path,
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["judged_on"] == "channel maximum, centre 28x28" and result["n"] == 20
     assert 0 <= result["clean"] <= result["one_piece"] <= 1 and result["classes"] >= 1
+    assert 0 <= result["clean_crisp"] <= min(result["clean"], result["crisp"])

@@ -173,9 +173,11 @@ def test_eval_reports_knn_fid_and_label_agreement(runs, capsys):
     assert main(["eval", str(runs / "cgan"), "--n-samples", "100", "--json"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert {"classifier_is", "fid_classifier", "label_agreement", "one_piece", "clean",
-            "clean_real"} <= result.keys()
+            "clean_real", "crisp", "clean_crisp", "clean_crisp_real"} <= result.keys()
     assert result["fid_classifier"] > 0
     assert 0 <= result["clean"] <= result["one_piece"] <= 1 and 0 <= result["clean_real"] <= 1
+    assert result["clean_crisp"] <= min(result["clean"], result["crisp"])
+    assert 0 <= result["clean_crisp_real"] <= result["clean_real"]   # the judge is untrained here
 
 
 def test_conditional_on_unlabelled_data_is_refused_before_writing(tmp_path, capsys):

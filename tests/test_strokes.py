@@ -1,5 +1,6 @@
-"""metrics/strokes.py: pieces of ink are counted as their definition says, on hand-drawn
-pictures, against a flood fill on random masks, and on real and broken digits."""
+"""metrics/strokes.py: pieces of ink and smudges are counted as their definitions say, on
+hand-drawn pictures, against a flood fill or a pixel-by-pixel loop on random images, and on real,
+broken and smudged digits."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -7,7 +8,7 @@ from hypothesis import strategies as st
 
 from tinygen.data import as_float, load_dataset
 from tinygen.metrics.classifier import broken_strokes
-from tinygen.metrics.strokes import ink_pieces, one_piece
+from tinygen.metrics.strokes import SMUDGE_LIMIT, crisp, ink_pieces, one_piece, smudges
 
 
 def picture(rows):
@@ -76,3 +77,60 @@ def test_real_digits_are_in_one_piece_and_broken_strokes_are_not():
     # a blob erased or a stroke cut leaves 43 % and 35 % in one piece; an extra stroke 97 %
     for kind in (0, 1):
         assert one_piece(broken[kind::3]).mean() < one_piece(real).mean() - 0.3
+
+
+@pytest.mark.parametrize("rows, count", [
+    (["....", "....", "...."], 0),                           # no ink
+    (["+##+", "+##+", "...."], 0),                           # a stroke's faint rim touches it
+    (["+...", ".#..", "...."], 0),                           # corners touch too
+    (["+...", "....", "..##"], 1),                           # a faint speck away from the stroke
+    (["++++", "....", "..##"], 4),                           # a ghost stroke
+    (["++..", "++..", "...#"], 4),                           # a grey blotch: no core anywhere
+    (["+.+", "...", "+.+"], 4),                              # faint ink alone is all smudge
+])
+def test_smudges_of_hand_drawn_pictures(rows, count):
+    assert smudges(picture(rows)).tolist() == [count]
+    assert smudges(picture(rows)[:, 0]).tolist() == [count]
+    assert crisp(picture(rows)).tolist() == [count <= SMUDGE_LIMIT]
+
+
+def test_faint_and_dark_decide_what_is_a_smudge():
+    x = picture(["+...", "....", "...#"])                    # the faint pixel is 0.4
+    assert smudges(x, faint=0.5).tolist() == [0]             # too faint to count
+    assert smudges(x, dark=0.3).tolist() == [0]              # now a core itself
+    assert smudges(x, dark=1.0).tolist() == [2]              # no pixel is above 1: both count
+
+
+def loop_smudges(im, faint, dark):
+    """smudges of one (H, W) image, pixel by pixel."""
+    h, w = im.shape
+    count = 0
+    for i in range(h):
+        for j in range(w):
+            block = im[max(i - 1, 0):i + 2, max(j - 1, 0):j + 2]
+            count += bool(im[i, j] > faint and not (block > dark).any())
+    return count
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 12), st.integers(1, 12), st.floats(0, 0.5),
+       st.floats(0.5, 1), st.integers(0, 2**31 - 1))
+def test_smudges_match_a_pixel_loop_on_random_images(n, h, w, faint, dark, seed):
+    x = np.random.default_rng(seed).random((n, 1, h, w)) ** 3   # mostly faint, some dark
+    assert smudges(x, faint, dark).tolist() == [loop_smudges(m[0], faint, dark) for m in x]
+
+
+def test_smudges_refuse_images_with_more_than_one_channel():
+    with pytest.raises(ValueError, match=r"one-channel.*\(2, 3, 4, 4\)"):
+        smudges(np.zeros((2, 3, 4, 4)))
+
+
+def test_real_digits_are_crisp_and_a_grey_blotch_is_not():
+    real = as_float(load_dataset("mnist-5k", "test").x)
+    assert crisp(real).mean() > 0.9                          # 93.3 % when this was written
+    blotched = real.copy()
+    blotched[:, :, 1:4, 1:4] = np.maximum(blotched[:, :, 1:4, 1:4], 0.4)   # grey, top left
+    empty_corner = (real[:, 0, :5, :5] <= 0.8).all(axis=(1, 2))   # no stroke core near it
+    assert empty_corner.mean() > 0.9
+    assert (smudges(blotched)[empty_corner] >= 9).all()
+    assert crisp(blotched)[empty_corner].mean() < 0.05

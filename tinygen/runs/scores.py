@@ -1,8 +1,8 @@
 """The numbers `tinygen eval` reports for generated MNIST-shaped images (VAE and GAN alike).
 
 Place in the tower: runs/ (imports NumPy, data, metrics.classifier, metrics.fid,
-metrics.strokes and runs.labels). Every score but one_piece is computed by the project's MNIST
-classifier (the "judge", metrics/classifier.py), on samples in [0, 1]:
+metrics.strokes and runs.labels). Every score but one_piece and crisp is computed by the
+project's MNIST classifier (the "judge", metrics/classifier.py), on samples in [0, 1]:
 
     classifier_is, label_kl, classes        how confident and how varied (as before)
     fid_classifier                          Fréchet distance between the judge's penultimate
@@ -14,7 +14,12 @@ classifier (the "judge", metrics/classifier.py), on samples in [0, 1]:
     clean                                   the share both in one piece and read with p > 0.9:
                                             a digit without a broken stroke that is not
                                             halfway between two
-    clean_real                              the ceiling: `clean` of the real test digits
+    crisp                                   the share with at most 2 pixels of faint ink away
+                                            from any stroke's core (metrics/strokes.py): no
+                                            grey smudge, blotch or ghost stroke
+    clean_crisp                             the share both clean and crisp: the strictest
+                                            count, the one nearest blind readers' (README)
+    clean_real, clean_crisp_real            the ceilings: the same of the real test digits
     label_agreement[_per_class]             conditional runs on digits: the share of samples
                                             the judge reads as the class they were asked for
 """
@@ -26,7 +31,7 @@ from tinygen.data import as_float, load_dataset
 from tinygen.metrics.classifier import (classifier, classifier_metrics, features,
                                         label_agreement, predict_proba)
 from tinygen.metrics.fid import fid_from_features, kid_from_features
-from tinygen.metrics.strokes import one_piece
+from tinygen.metrics.strokes import crisp, one_piece
 from tinygen.runs.labels import classes_are_digits, is_digits
 
 _REFERENCE = {}
@@ -51,19 +56,23 @@ def real_floor(dataset: str) -> float:
 
 
 def clean_scores(x) -> dict:
-    """one_piece and clean (see the module docstring) of images x (N, 1, 28, 28) in [0, 1]."""
+    """one_piece, crisp, clean and clean_crisp (see the module docstring) of images x
+    (N, 1, 28, 28) in [0, 1]."""
     model, _ = classifier()
-    whole = one_piece(x)
-    sure = predict_proba(model, x).max(axis=1) > 0.9
-    return {"one_piece": float(whole.mean()), "clean": float(np.mean(whole & sure))}
+    whole, smooth = one_piece(x), crisp(x)
+    clean = whole & (predict_proba(model, x).max(axis=1) > 0.9)
+    return {"one_piece": float(whole.mean()), "crisp": float(smooth.mean()),
+            "clean": float(clean.mean()), "clean_crisp": float(np.mean(clean & smooth))}
 
 
-def clean_ceiling(dataset: str) -> float:
-    """`clean` of the real test digits (mnist for a full-MNIST run, else mnist-5k)."""
+def clean_ceiling(dataset: str) -> dict:
+    """clean_real and clean_crisp_real: `clean` and `clean_crisp` of the real test digits
+    (mnist for a full-MNIST run, else mnist-5k)."""
     name = "mnist" if dataset == "mnist" else "mnist-5k"
     key = ("clean", name)
     if key not in _REFERENCE:
-        _REFERENCE[key] = clean_scores(as_float(load_dataset(name, "test").x))["clean"]
+        real = clean_scores(as_float(load_dataset(name, "test").x))
+        _REFERENCE[key] = {"clean_real": real["clean"], "clean_crisp_real": real["clean_crisp"]}
     return _REFERENCE[key]
 
 
@@ -79,7 +88,7 @@ def image_scores(cfg: dict, x, y=None) -> dict:
               "fid_classifier": fid_from_features(f, ref["test"]),
               "kid_classifier": kid_from_features(f, ref["test"]),
               "fid_classifier_real": real_floor(cfg["dataset"]),
-              **clean_scores(x), "clean_real": clean_ceiling(cfg["dataset"])}
+              **clean_scores(x), **clean_ceiling(cfg["dataset"])}
     if y is not None and classes_are_digits(cfg):
         scores.update(label_agreement(model, x, y))
     return scores
