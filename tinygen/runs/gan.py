@@ -239,9 +239,9 @@ def digit_view(x) -> np.ndarray:
 def evaluate(run_dir, args) -> dict:
     """`tinygen eval DIR`: 2D -> modes, hq_pct, reverse_kl (tinygen.metrics.modes);
     MNIST-shaped images -> classifier_is, label_kl, classes, fid_classifier, kid_classifier,
-    one_piece, clean, and label_agreement (+ per class) for a conditional run
-    (runs/scores.py); images of another shape: the judge's scores and one_piece / clean of
-    their digit_view. args.truncation (if given): the samples' noise is truncated
+    one_piece, crisp, clean, clean_crisp, and label_agreement (+ per class) for a conditional
+    run (runs/scores.py); images of another shape: the judge's scores and one_piece, crisp,
+    clean and clean_crisp of their digit_view. args.truncation (if given): the samples' noise is truncated
     (truncated_noise) and the result says so."""
     trainer = restore(run_dir, KIND, Trainer)
     cfg = trainer.cfg
