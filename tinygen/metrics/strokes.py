@@ -39,15 +39,21 @@ SMUDGE_LIMIT = 2   # smudge pixels a crisp digit may have: 93.3 % of mnist-5k's 
                    # at most 2 (86.7 % at most 1, 95.3 % at most 3)
 
 
-def ink_pieces(x, threshold: float = 0.5) -> np.ndarray:
-    """Images x (N, 1, H, W) (or (N, H, W)) -> (N,) int64: the 8-connected pieces of ink
-    (pixels > threshold) in each image."""
+def _planes(x, name: str) -> np.ndarray:
+    """Images (N, 1, H, W) or (N, H, W) -> (N, H, W); a ValueError naming `name` otherwise."""
     x = np.asarray(x)
     if x.ndim == 4 and x.shape[1] == 1:
         x = x[:, 0]
     if x.ndim != 3:
-        raise ValueError(f"ink_pieces needs one-channel images (N, 1, H, W) or (N, H, W), got "
+        raise ValueError(f"{name} needs one-channel images (N, 1, H, W) or (N, H, W), got "
                          f"shape {x.shape}")
+    return x
+
+
+def ink_pieces(x, threshold: float = 0.5) -> np.ndarray:
+    """Images x (N, 1, H, W) (or (N, H, W)) -> (N,) int64: the 8-connected pieces of ink
+    (pixels > threshold) in each image."""
+    x = _planes(x, "ink_pieces")
     ink = x > threshold
     n, h, w = ink.shape
     own = np.arange(1, h * w + 1, dtype=np.int32).reshape(h, w)   # each pixel's own number
@@ -74,12 +80,7 @@ def one_piece(x, threshold: float = 0.5) -> np.ndarray:
 def smudges(x, faint: float = 0.1, dark: float = 0.8) -> np.ndarray:
     """Images x (N, 1, H, W) (or (N, H, W)) in [0, 1] -> (N,) int64: the pixels above `faint`
     whose 3x3 neighbourhood (themselves included) has no pixel above `dark`."""
-    x = np.asarray(x)
-    if x.ndim == 4 and x.shape[1] == 1:
-        x = x[:, 0]
-    if x.ndim != 3:
-        raise ValueError(f"smudges needs one-channel images (N, 1, H, W) or (N, H, W), got "
-                         f"shape {x.shape}")
+    x = _planes(x, "smudges")
     n, h, w = x.shape
     padded = np.pad(x > dark, ((0, 0), (1, 1), (1, 1)))
     near_dark = np.zeros((n, h, w), bool)
