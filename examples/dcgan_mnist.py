@@ -10,8 +10,9 @@ channels, so that twice the epochs fit in the same time; G at three quarters, 19
 one more 3x3 convolution at 16x16, where the strokes are drawn) with N(0, 0.02) init, Adam with
 betas (0, 0.99) for both players (Karras et al. 2020), batches of 24 and a learning rate decaying
 linearly from 6.9e-4 to a quarter of it over the run, every image D sees moved by up to 2 pixels
-(DiffAugment's translation, Zhao et al. 2020), a lazy R1 penalty on real images every 4th step
-(Mescheder et al. 2018), and an exponential moving average of the generator's weights for sampling,
+(DiffAugment's translation, Zhao et al. 2020) and shown to D beside its ink footprint
+1 - 2 exp(-10 u) (InkView: faint smudges as plain to D as strokes), a lazy R1 penalty on real
+images every 4th step (Mescheder et al. 2018), and an exponential moving average of the generator's weights for sampling,
 whose batch-norm statistics are recomputed before it draws (its weights are an average: the
 statistics copied from the trained G do not fit them).
 
@@ -41,7 +42,7 @@ from tinygen.plots import save_image_grid
 
 RECIPE = dict(latent=100, batch_size=24, lr=6.9e-4, lr_final=0.25, beta1=0.0, beta2=0.99,
               r1=0.01, r1_every=4, ema=0.999, epochs=60, augment="translation", g_width=48,
-              d_width=32, g_refine=1, clusters=100)
+              d_width=32, g_refine=1, d_ink=10.0, clusters=100)
 
 
 def main():
@@ -69,7 +70,8 @@ def main():
     #         with its cluster embedding tables).
     G = dcgan_init_(DCGANGenerator(latent, width=RECIPE["g_width"], refine=RECIPE["g_refine"],
                                    num_classes=K))
-    D = dcgan_init_(DCGANDiscriminator(width=RECIPE["d_width"], num_classes=K))
+    D = dcgan_init_(DCGANDiscriminator(width=RECIPE["d_width"], num_classes=K,
+                                       ink=RECIPE["d_ink"]))
     G_ema = DCGANGenerator(latent, width=RECIPE["g_width"], refine=RECIPE["g_refine"],
                            num_classes=K)
     G_ema.load_state_dict(G.state_dict())

@@ -398,8 +398,8 @@ def test_dcgan_widths_come_from_the_config_and_old_runs_keep_radfords():
     cfg = rg.make_config({"dataset": "mnist-5k", "g_width": 8, "d_width": 4}, data)
     trainer = rg.Trainer(cfg)
     assert trainer.G.state_dict()["net.4.weight"].shape == (32, 16, 4, 4)  # 32 -> 16 -> 8 -> 1
-    assert trainer.D.state_dict()["net.1.weight"].shape == (4, 1, 4, 4)    # 1 -> 4 -> 8 -> 16
-    old = {k: v for k, v in cfg.items() if k not in ("g_width", "d_width")}
+    assert trainer.D.state_dict()["net.2.weight"].shape == (4, 2, 4, 4)    # 2 -> 4 -> 8 -> 16
+    old = {k: v for k, v in cfg.items() if k not in ("g_width", "d_width", "d_ink")}
     trainer = rg.Trainer(old)
     assert trainer.G.state_dict()["net.4.weight"].shape == (256, 128, 4, 4)
     assert trainer.D.state_dict()["net.1.weight"].shape == (64, 1, 4, 4)
@@ -427,7 +427,7 @@ def test_image_runs_pick_their_recipe_by_colour_and_a_flag_still_wins(tmp_path):
     conditional = rg.make_config({"dataset": "mnist-5k", "conditional": True}, grey_data)
     assert [conditional[k] for k in keys] == [24, 6.9e-4, 0, 0.999, 0]
     assert {k: v for k, v in conditional.items() if k in rg.DEFAULTS["images"]} == {
-        **rg.DEFAULTS["images"], "clusters": 0}
+        **rg.DEFAULTS["images"], **rg.CONDITIONAL}
     infogan = rg.make_config({"dataset": "mnist-5k", "codes": 10}, grey_data)
     assert [infogan[k] for k in keys] == [24, 6.9e-4, 10, 0.999, 0]
     np.save(tmp_path / "rgb.npy", np.random.default_rng(0).random((16, 3, 32, 32), np.float32))
@@ -461,6 +461,47 @@ def test_the_refining_convolutions_come_from_the_config_and_old_runs_have_none()
         rg.make_config({"dataset": "ring8", "g_refine": 1}, rg.load_data({"dataset": "ring8"}))
     with pytest.raises(ValueError, match="--g-refine -1 is out of range"):
         rg.make_config({"dataset": "mnist-5k", "g_refine": -1}, data)
+
+
+@given(st.floats(2, 30), st.integers(1, 3), st.integers(1, 2))
+def test_ink_view_keeps_x_beside_its_footprint_and_gradchecks(k, n, c):
+    """InkView(k): x (N, C, H, W) -> [x, 1 - 2 exp(-k (x + 1) / 2)] on the channels: the
+    background -1 stays -1, the footprint rises with the ink, faint ink ahead of x; its first
+    and second derivatives match central differences."""
+    from tinygen.gan.networks import InkView
+    x = tg.tensor(np.random.default_rng(n).uniform(-1, 1, (n, c, 3, 4)), requires_grad=True)
+    v = InkView(k)(x).data
+    assert v.shape == (n, 2 * c, 3, 4)
+    np.testing.assert_array_equal(v[:, :c], x.data)
+    np.testing.assert_allclose(v[:, c:], 1 - 2 * np.exp(-k * (x.data + 1) / 2))
+    edge = InkView(k)(tg.tensor(np.array([-1.0, -0.8, 1.0]).reshape(1, 1, 1, 3))).data[0, 1, 0]
+    assert edge[0] == -1 and edge[0] < edge[1] < edge[2] and edge[1] > -0.8
+    check_grads(lambda x: InkView(k)(x), [x])
+
+
+def test_the_ink_view_is_the_grey_default_and_old_runs_have_none():
+    """d_ink: D's first layer after the padding is an InkView and its first conv takes two
+    channels a grey channel; conditional and colour runs keep D without it (not measured there),
+    a run made before the flag (no key in config.json) is rebuilt without it, 2-D data refuses
+    the flag, and a negative k is out of range."""
+    from tinygen.gan.networks import InkView
+    from tinygen.runs import gan as rg
+    data = rg.load_data({"dataset": "mnist-5k", "limit": 64})
+    cfg = rg.make_config({"dataset": "mnist-5k"}, data)
+    assert cfg["d_ink"] == rg.DEFAULTS["images"]["d_ink"] == 10
+    D = rg.Trainer(cfg).D
+    assert isinstance(D.net[1], InkView) and D.net[1].k == 10
+    assert D.net[2].weight.shape[1] == 2
+    assert D(tg.tensor(np.zeros((2, 1, 28, 28), np.float32)), np.zeros(2, int)).shape == (2, 1)
+    old = rg.Trainer({k: v for k, v in cfg.items() if k != "d_ink"}).D
+    assert not any(isinstance(m, InkView) for m in old.net) and old.net[1].weight.shape[1] == 1
+    assert rg.make_config({"dataset": "mnist-5k", "conditional": True}, data)["d_ink"] == 0
+    assert rg.make_config({"dataset": "mnist-5k", "conditional": True, "d_ink": 5.0},
+                          data)["d_ink"] == 5
+    with pytest.raises(ValueError, match="--d-ink is for the DCGAN"):
+        rg.make_config({"dataset": "ring8", "d_ink": 1.0}, rg.load_data({"dataset": "ring8"}))
+    with pytest.raises(ValueError, match="--d-ink -1.0 is out of range"):
+        rg.make_config({"dataset": "mnist-5k", "d_ink": -1.0}, data)
 
 
 @pytest.mark.parametrize("shape", [(1, 9, 9), (3, 6, 6), (1, 130, 130)])

@@ -167,6 +167,29 @@ class DCGANGenerator(nn.Module):
         return h
 
 
+class InkView(nn.Module):
+    """D's view of where there is ink at all: x (N, C, H, W) in [-1, 1] -> (N, 2C, H, W), x
+    and beside it its ink footprint
+
+        v = 1 - 2 exp(-k u),   u = (x + 1) / 2 in [0, 1] the ink,   v in [-1, 1)
+
+    The background (u = 0) stays -1; ink of 0.1 becomes 0.26 at k = 10, ink of 0.5 0.99: in
+    the footprint a faint smudge is almost as loud as a stroke, where in x it is a tenth of
+    one. dv/du = 2k exp(-k u), largest (2k) at the background, so G learns most from the
+    faint ink. Made of differentiable ops: its gradient (of any order) is the engine's.
+    """
+
+    def __init__(self, k: float):
+        super().__init__()
+        self.k = float(k)
+
+    def forward(self, x):
+        ink = (x + 1) * 0.5
+        return tg.concatenate([x, 1 - 2 * (ink * -self.k).exp()], axis=1)
+
+    def extra_repr(self): return f"k={self.k}"
+
+
 class DCGANDiscriminator(nn.Module):
     """DCGAN discriminator, the generator's mirror (no batch norm, so R1 and the per-example
     gradient penalties see each example on its own), on the same grid (C, Hp, Wp):
@@ -180,6 +203,12 @@ class DCGANDiscriminator(nn.Module):
         (1, 28, 28) with grid=(1, 28, 28): 64x14x14 -> 128x7x7 -> 1
         width=32 (`tinygen train gan`'s default for images): 32x16x16 -> 64x8x8 -> 128x4x4 -> 1
 
+    ink = k > 0 (`tinygen train gan`'s default for grey images: 10): an InkView after the
+    padding, so the first conv sees x and its ink footprint (2C channels): smudges of faint ink
+    beside the strokes, which x shows at a tenth of a stroke's contrast, are plain to D
+    (measured on mnist-5k: the share of digits with at most 2 such pixels 0.76-0.82 -> 0.95,
+    real digits 0.93; see the README).
+
     Conditional (num_classes > 0): + <e(y), phi(x)> ('projection', e ~ N(0, 0.02) like psi's
     weights), or one more input channel e(y) reshaped to H x W ('concat').
 
@@ -190,7 +219,7 @@ class DCGANDiscriminator(nn.Module):
 
     def __init__(self, channels: int = 1, width: int = 64, num_classes: int = 0,
                  conditioning: str = "projection", image_shape=None, grid=None,
-                 codes: int = 0):
+                 codes: int = 0, ink: float = 0.0):
         super().__init__()
         if conditioning not in D_CONDITIONINGS:
             raise ValueError(f"discriminator conditioning must be one of {D_CONDITIONINGS}, "
@@ -201,8 +230,9 @@ class DCGANDiscriminator(nn.Module):
         self.num_classes, self.conditioning, self.codes = num_classes, conditioning, codes
         concat = bool(num_classes) and conditioning == "concat"
         layers = [nn.Pad2d(_border(image_shape, grid), value=-1.0)] if grid != image_shape else []
-        layers += [nn.Conv2d(image_shape[0] + concat, width, 4, stride=2, padding=1),
-                   nn.LeakyReLU(0.2)]
+        layers += [InkView(ink)] if ink else []
+        inputs = (image_shape[0] + concat) * (2 if ink else 1)
+        layers += [nn.Conv2d(inputs, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
         c = width
         for _ in range(stages - 1):
             layers += [nn.Conv2d(c, 2 * c, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
@@ -254,7 +284,7 @@ def dcgan_init_(module: nn.Module) -> nn.Module:
 
 def build_models(model: str, latent_dim: int, hidden: int = 256, shape=None,
                  num_classes: int = 0, conditioning: str = "projection", grid=None,
-                 widths=(64, 64), refine: int = 0, codes: int = 0):
+                 widths=(64, 64), refine: int = 0, codes: int = 0, ink: float = 0.0):
     """Step 1 of the GAN recipe: randomly initialise G and D (from tg.random) -> (G, D).
 
     shape: one example's shape: (2,) for 2D points (the MLP's default), (C, H, W) for images
@@ -266,7 +296,8 @@ def build_models(model: str, latent_dim: int, hidden: int = 256, shape=None,
     refine: the DCGAN generator's 3x3 convolutions at its last hidden stage (DCGANGenerator).
     codes: K > 0 categorical codes (InfoGAN, unconditional pairs only): G takes a code c in
     [0, K) where a conditional G takes a label (class-conditional batch norm), and D gets the
-    head Q(c | x)."""
+    head Q(c | x).
+    ink: k > 0 puts an InkView in front of the DCGAN discriminator (DCGANDiscriminator)."""
     shape = tuple(shape or ((2,) if model == "mlp" else (1, 28, 28)))
     if codes and (num_classes or model != "dcgan"):
         raise ValueError("categorical codes (InfoGAN) are for the unconditional DCGAN")
@@ -283,5 +314,5 @@ def build_models(model: str, latent_dim: int, hidden: int = 256, shape=None,
                                            image_shape=shape, grid=grid, refine=refine)),
                 dcgan_init_(DCGANDiscriminator(width=d_width, num_classes=num_classes,
                                                conditioning=conditioning, image_shape=shape,
-                                               grid=grid, codes=codes)))
+                                               grid=grid, codes=codes, ink=ink)))
     raise ValueError(f"unknown GAN model {model!r}; expected 'mlp' or 'dcgan'")

@@ -20,8 +20,9 @@ Defaults per kind of data (DEFAULTS; chosen by measurement, see the README's GAN
 points train an MLP GAN on fresh samples of the mixture with R1, a linearly decaying learning
 rate and an EMA generator, an "epoch" being `steps_per_epoch` steps; images train the DCGAN (G
 at 3/4 of Radford et al.'s width with a 3x3 convolution at its last hidden stage, D at 1/2,
-and on grey images both conditioned on 100 k-means clusters of the deskewed, neighbour-smoothed
-images, fewer on a small set) on the training split with a lazy R1 penalty, a linearly decaying
+and on grey images D also seeing the ink footprint of its input (gan.networks.InkView) and
+both conditioned on 100 k-means clusters of the deskewed, neighbour-smoothed images, fewer on
+a small set) on the training split with a lazy R1 penalty, a linearly decaying
 learning rate, an EMA generator and DiffAugment's translation (conditional runs: the same,
 labels in place of the clusters; unconditional colour images: COLOUR's overrides).
 """
@@ -50,8 +51,8 @@ DEFAULTS = {
     "images": dict(model="dcgan", latent=100, hidden=0, batch_size=24, lr=6.9e-4, lr_final=0.25,
                    beta1=0.0, beta2=0.99, r1=0.01, ema=0.999, real_label=1.0,
                    augment="translation", epochs=60, lr_d_ratio=1.0, r1_every=4,
-                   g_width=48, d_width=32, g_refine=1, lecam=0.0, codes=0, info=0.5,
-                   clusters=100),
+                   g_width=48, d_width=32, g_refine=1, d_ink=10.0, lecam=0.0, codes=0,
+                   info=0.5, clusters=100),
 }
 IMAGES_PER_CLUSTER = 40   # the default's K shrinks to keep this many images a cluster (a rule:
                           # K = 100 was measured on mnist-5k's 4000, 40 a cluster)
@@ -59,20 +60,20 @@ IMAGES_PER_CLUSTER = 40   # the default's K shrinks to keep this many images a c
 # it beat the earlier conditional recipe (Radford et al.'s widths, no augmentation, batches of
 # 32 at a constant 4e-4, EMA 0.995, 36 epochs) on every score in seeds 0-2, and on the padded
 # 32x32 grid it draws digits as clean as real ones (README: conditional generation)
-CONDITIONAL = {"clusters": 0}
+CONDITIONAL = {"clusters": 0, "d_ink": 0.0}   # (D's ink view measured on cluster runs only)
 # Unconditional colour images (README, the colour-digit folder): InfoGAN's codes took the easiest
 # factor to read back, the colour, and cost shape (IS 7.13 with them, 7.63 without); k-means on
 # colour pixels would group by colour too (not measured), so colour runs take no clusters
 # (`--clusters K` asks for them on any images); batches of 24 were chosen on grey digits and
 # scored 7.50 on the colour ones, so colour keeps 32 and lr 8e-4.
-COLOUR = {"clusters": 0, "batch_size": 32, "lr": 8e-4}
+COLOUR = {"clusters": 0, "batch_size": 32, "lr": 8e-4, "d_ink": 0.0}   # (ink view: grey only)
 # Every variant tried on the way to these defaults, with its number: docs/gan-trials.md.
 STEPS = {"grid25": 8000}   # 2D budgets that differ from DEFAULTS["points"]["steps"] (measured)
 CONFIG_FLAGS = ("dataset", "image_size", "channels", "skip_bad", "loss", "seed", "limit",
                 "model", "batch_size", "lr", "latent", "hidden", "r1", "r1_every", "ema",
                 "real_label", "beta1", "beta2", "lr_final", "lr_d_ratio", "augment",
                 "steps_per_epoch", "steps", "epochs", "conditional", "d_conditioning",
-                "g_width", "d_width", "g_refine", "lecam", "codes", "info", "clusters")
+                "g_width", "d_width", "g_refine", "d_ink", "lecam", "codes", "info", "clusters")
 RESUMABLE = ("steps", "epochs")
 
 
@@ -92,6 +93,10 @@ def add_arguments(p) -> None:
                    help="DCGAN: channels of D's first stage (doubling per stage after it)")
     p.add_argument("--g-refine", type=int, default=None,
                    help="DCGAN: 3x3 convolutions in G's last hidden stage (images' default 1)")
+    p.add_argument("--d-ink", type=float, default=None,
+                   help="DCGAN: D also sees the ink footprint 1 - 2 exp(-K u) of its input, "
+                        "faint ink as loud as strokes (gan.networks.InkView; grey images' "
+                        "default 10, colour and conditional runs 0: off)")
     p.add_argument("--r1", type=float, default=None, help="R1 penalty weight gamma")
     p.add_argument("--r1-every", type=int, default=None, help="apply R1 every k steps")
     p.add_argument("--lecam", type=float, default=None,
@@ -150,7 +155,7 @@ def make_config(flags: dict, data) -> dict:
         config.update({k: v for k, v in COLOUR.items() if k not in flags})
     if flags.get("codes") and config["conditional"]:
         raise ValueError("--codes is for an unconditional run (a conditional one has labels)")
-    for key in ("g_width", "d_width", "g_refine", "codes"):
+    for key in ("g_width", "d_width", "g_refine", "d_ink", "codes"):
         if key in flags and data.kind != "images":
             raise ValueError(f"--{key.replace('_', '-')} is for the DCGAN (image data)")
     if config["model"] != DEFAULTS[data.kind]["model"]:
@@ -187,7 +192,8 @@ def _check_ranges(config: dict) -> None:
               "real-label": 0 < config["real_label"] <= 1,
               "beta1": 0 <= config["beta1"] < 1, "beta2": 0 <= config["beta2"] < 1,
               "steps-per-epoch": config.get("steps_per_epoch", 1) >= 1,
-              "g-refine": config.get("g_refine", 0) >= 0, "lecam": config.get("lecam", 0) >= 0,
+              "g-refine": config.get("g_refine", 0) >= 0, "d-ink": config.get("d_ink", 0) >= 0,
+              "lecam": config.get("lecam", 0) >= 0,
               "codes": config.get("codes", 0) == 0 or config.get("codes", 0) >= 2,
               "info": config.get("info", 1.0) >= 0}
     for flag, ok in checks.items():
@@ -241,8 +247,8 @@ def evaluate(run_dir, args) -> dict:
     MNIST-shaped images -> classifier_is, label_kl, classes, fid_classifier, kid_classifier,
     one_piece, crisp, clean, clean_crisp, and label_agreement (+ per class) for a conditional
     run (runs/scores.py); images of another shape: the judge's scores and one_piece, crisp,
-    clean and clean_crisp of their digit_view. args.truncation (if given): the samples' noise is truncated
-    (truncated_noise) and the result says so."""
+    clean and clean_crisp of their digit_view. args.truncation (if given): the samples' noise
+    is truncated (truncated_noise) and the result says so."""
     trainer = restore(run_dir, KIND, Trainer)
     cfg = trainer.cfg
     if cfg["data_kind"] == "points" and cfg["dataset"] not in ("ring8", "grid25"):

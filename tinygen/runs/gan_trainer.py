@@ -31,6 +31,7 @@ LOG_EVERY = 25
 WIDTH_BEFORE = 64   # G and D width of image runs made before the widths were flags
 REFINE_BEFORE = 0   # G's 3x3 refining convolutions in image runs made before the flag
 LECAM_BEFORE = 0.0  # the LeCam weight of runs made before the flag
+INK_BEFORE = 0.0    # D's ink view (gan.networks.InkView) in runs made before the flag
 CODES_BEFORE = 0    # InfoGAN's categorical codes in runs made before the flag
 CLUSTERS_BEFORE = 0  # k-means clusters in runs made before the flag
 CLUSTER_FEATURES_BEFORE = "pixels"   # cluster runs made before the deskewing: raw pixels (and
@@ -66,13 +67,14 @@ class Trainer:
         self.clusters = cfg.get("clusters", CLUSTERS_BEFORE)   # > 0: conditioned on clusters
         # a run made before the networks had a grid (no "grid" in its config) works on its shape,
         # one made before the widths were flags has Radford et al.'s 64 and 64, and one made
-        # before g_refine has no refining convolution
+        # before g_refine has no refining convolution, and one before d_ink no ink view
         self.groups = self.k or self.clusters           # what G and D are conditioned on
         arch = (cfg["model"], cfg["latent"], cfg["hidden"], cfg["shape"], self.groups,
                 cfg.get("d_conditioning", "projection"), cfg.get("grid", cfg["shape"]),
                 (cfg.get("g_width", WIDTH_BEFORE), cfg.get("d_width", WIDTH_BEFORE)),
-                cfg.get("g_refine", REFINE_BEFORE), cfg.get("codes", CODES_BEFORE))
-        self.codes = arch[-1]                           # K > 0: InfoGAN's categorical codes
+                cfg.get("g_refine", REFINE_BEFORE), cfg.get("codes", CODES_BEFORE),
+                cfg.get("d_ink", INK_BEFORE))
+        self.codes = arch[-2]                           # K > 0: InfoGAN's categorical codes
         # Step 1: randomly initialize the weights of the generator and the discriminator.
         self.G, self.D = build_models(*arch)
         self.G_ema = build_models(*arch)[0]
