@@ -12,8 +12,9 @@ betas (0, 0.99) for both players (Karras et al. 2020), batches of 24 and a learn
 linearly from 6.9e-4 to a quarter of it over the run, every image D sees moved by up to 2 pixels
 (DiffAugment's translation, Zhao et al. 2020) and shown to D beside its ink footprint
 1 - 2 exp(-10 u) (InkView: faint smudges as plain to D as strokes), a lazy R1 penalty on real
-images every 4th step (Mescheder et al. 2018), and an exponential moving average of the generator's weights for sampling,
-whose batch-norm statistics are recomputed before it draws (its weights are an average: the
+images every 4th step (Mescheder et al. 2018), and an exponential moving average of the
+generator's weights for sampling, whose batch-norm statistics are recomputed before it draws (its
+weights are an average: the
 statistics copied from the trained G do not fit them).
 
 No labels, but groups: k-means splits the training digits into 100 clusters by their deskewed
