@@ -14,8 +14,7 @@ linearly from 6.9e-4 to a quarter of it over the run, every image D sees moved b
 1 - 2 exp(-10 u) (InkView: faint smudges as plain to D as strokes), a lazy R1 penalty on real
 images every 4th step (Mescheder et al. 2018), and an exponential moving average of the
 generator's weights for sampling, whose batch-norm statistics are recomputed before it draws (its
-weights are an average: the
-statistics copied from the trained G do not fit them).
+weights are an average: the statistics copied from the trained G do not fit them).
 
 No labels, but groups: k-means splits the training digits into 100 clusters by their deskewed
 pixels (centred and unslanted), each averaged with its nearest neighbours' (pulled into its crowd:
