@@ -65,16 +65,15 @@ class Trainer:
         self.cfg = cfg
         self.k = num_classes(cfg)                       # 0: unconditional
         self.clusters = cfg.get("clusters", CLUSTERS_BEFORE)   # > 0: conditioned on clusters
+        self.codes = cfg.get("codes", CODES_BEFORE)     # K > 0: InfoGAN's categorical codes
         # a run made before the networks had a grid (no "grid" in its config) works on its shape,
-        # one made before the widths were flags has Radford et al.'s 64 and 64, and one made
-        # before g_refine has no refining convolution, and one before d_ink no ink view
+        # one made before the widths were flags has Radford et al.'s 64 and 64, one made before
+        # g_refine has no refining convolution, and one made before d_ink no ink view
         self.groups = self.k or self.clusters           # what G and D are conditioned on
         arch = (cfg["model"], cfg["latent"], cfg["hidden"], cfg["shape"], self.groups,
                 cfg.get("d_conditioning", "projection"), cfg.get("grid", cfg["shape"]),
                 (cfg.get("g_width", WIDTH_BEFORE), cfg.get("d_width", WIDTH_BEFORE)),
-                cfg.get("g_refine", REFINE_BEFORE), cfg.get("codes", CODES_BEFORE),
-                cfg.get("d_ink", INK_BEFORE))
-        self.codes = arch[-2]                           # K > 0: InfoGAN's categorical codes
+                cfg.get("g_refine", REFINE_BEFORE), self.codes, cfg.get("d_ink", INK_BEFORE))
         # Step 1: randomly initialize the weights of the generator and the discriminator.
         self.G, self.D = build_models(*arch)
         self.G_ema = build_models(*arch)[0]
