@@ -1,6 +1,6 @@
 """DCGAN on the bundled MNIST-5k, the whole adversarial step written out with the public API.
 
-    python examples/dcgan_mnist.py [--epochs 60] [--batch-size 24] [--lr 6.9e-4] [--limit N]
+    python examples/dcgan_mnist.py [--epochs 40] [--batch-size 24] [--lr 6.9e-4] [--limit N]
                                    [--steps N (stop early)] [--seed 0] [--out dcgan_example]
 
 The recipe is the default of `tinygen train gan --dataset mnist-5k` (RECIPE below, the same numbers
@@ -41,7 +41,7 @@ from tinygen.gan import recalibrate_batchnorm, update_ema
 from tinygen.plots import save_image_grid
 
 RECIPE = dict(latent=100, batch_size=24, lr=6.9e-4, lr_final=0.25, beta1=0.0, beta2=0.99,
-              r1=0.01, r1_every=4, ema=0.999, epochs=60, augment="translation", g_width=48,
+              r1=0.01, r1_every=4, ema=0.999, epochs=40, augment="translation", g_width=48,
               d_width=32, g_refine=1, d_ink=10.0, clusters=100)
 
 

@@ -412,31 +412,32 @@ def test_dcgan_widths_come_from_the_config_and_old_runs_keep_radfords():
 
 def test_image_runs_pick_their_recipe_by_colour_and_a_flag_still_wins(tmp_path):
     """Grey images train in DEFAULTS' batches (24 at 6.9e-4, EMA 0.999) on k-means clusters
-    (100, at most one per IMAGES_PER_CLUSTER images), unconditional colour images in COLOUR's
-    (32 at 8e-4, no clusters: measured on the colour digits; EMA 0.999 too), conditional runs in
-    the grey recipe with labels in place of the clusters (every other number the same); a flag
-    given on the command line beats all three, and --codes replaces the default clusters."""
+    (100, at most one per IMAGES_PER_CLUSTER images) for 40 epochs, unconditional colour images
+    in COLOUR's (32 at 8e-4, no clusters, 60 epochs: as measured on the colour digits; EMA 0.999
+    too), conditional runs in the grey recipe with labels in place of the clusters and 60 epochs
+    (every other number the same); a flag given on the command line beats all three, and --codes
+    replaces the default clusters."""
     from tinygen.runs import gan as rg
-    keys = ("batch_size", "lr", "codes", "ema", "clusters")
+    keys = ("batch_size", "lr", "codes", "ema", "clusters", "epochs")
     grey_data = rg.load_data({"dataset": "mnist-5k", "limit": 120})
     grey = rg.make_config({"dataset": "mnist-5k"}, grey_data)
-    assert [grey[k] for k in keys] == [24, 6.9e-4, 0, 0.999, 120 // rg.IMAGES_PER_CLUSTER]
+    assert [grey[k] for k in keys] == [24, 6.9e-4, 0, 0.999, 120 // rg.IMAGES_PER_CLUSTER, 40]
     assert rg.DEFAULTS["images"]["clusters"] == 100
     assert rg.make_config({"dataset": "mnist-5k", "limit": 79},
                           rg.load_data({"dataset": "mnist-5k", "limit": 79}))["clusters"] == 0
     conditional = rg.make_config({"dataset": "mnist-5k", "conditional": True}, grey_data)
-    assert [conditional[k] for k in keys] == [24, 6.9e-4, 0, 0.999, 0]
+    assert [conditional[k] for k in keys] == [24, 6.9e-4, 0, 0.999, 0, 60]
     assert {k: v for k, v in conditional.items() if k in rg.DEFAULTS["images"]} == {
         **rg.DEFAULTS["images"], **rg.CONDITIONAL}
     infogan = rg.make_config({"dataset": "mnist-5k", "codes": 10}, grey_data)
-    assert [infogan[k] for k in keys] == [24, 6.9e-4, 10, 0.999, 0]
+    assert [infogan[k] for k in keys] == [24, 6.9e-4, 10, 0.999, 0, 40]
     np.save(tmp_path / "rgb.npy", np.random.default_rng(0).random((16, 3, 32, 32), np.float32))
     flags = {"dataset": str(tmp_path / "rgb.npy")}
     colour = rg.make_config(flags, rg.load_data(flags))
-    assert [colour[k] for k in keys] == [32, 8e-4, 0, 0.999, 0]
-    mine = rg.make_config({**flags, "batch_size": 16, "codes": 3, "ema": 0.99},
+    assert [colour[k] for k in keys] == [32, 8e-4, 0, 0.999, 0, 60]
+    mine = rg.make_config({**flags, "batch_size": 16, "codes": 3, "ema": 0.99, "epochs": 5},
                           rg.load_data(flags))
-    assert [mine[k] for k in keys] == [16, 8e-4, 3, 0.99, 0]
+    assert [mine[k] for k in keys] == [16, 8e-4, 3, 0.99, 0, 5]
 
 
 def test_the_refining_convolutions_come_from_the_config_and_old_runs_have_none():
