@@ -482,7 +482,7 @@ def test_ink_view_keeps_x_beside_its_footprint_and_gradchecks(k, n, c):
 
 def test_the_ink_view_is_the_grey_default_and_old_runs_have_none():
     """d_ink: D's first layer after the padding is an InkView and its first conv takes two
-    channels a grey channel; conditional and colour runs keep D without it (not measured there),
+    channels a grey channel; conditional and colour runs keep D without it (not their default),
     a run made before the flag (no key in config.json) is rebuilt without it, 2-D data refuses
     the flag, and a negative k is out of range."""
     from tinygen.gan.networks import InkView

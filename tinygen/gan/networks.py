@@ -206,7 +206,7 @@ class DCGANDiscriminator(nn.Module):
     ink = k > 0 (`tinygen train gan`'s default for grey images: 10): an InkView after the
     padding, so the first conv sees x and its ink footprint (2C channels): smudges of faint ink
     beside the strokes, which x shows at a tenth of a stroke's contrast, are plain to D
-    (measured on mnist-5k: the share of digits with at most 2 such pixels 0.74-0.82 -> 0.95-0.96,
+    (measured on mnist-5k: the share of digits with at most 2 such pixels 0.74-0.82 -> 0.94-0.96,
     real digits 0.93; see the README). With 'concat' conditioning the class channel, concatenated
     before the layers, is viewed too (2C + 2 channels).
 

@@ -61,8 +61,9 @@ IMAGES_PER_CLUSTER = 40   # the default's K shrinks to keep this many images a c
 # it beat the earlier conditional recipe (Radford et al.'s widths, no augmentation, batches of
 # 32 at a constant 4e-4, EMA 0.995, 36 epochs) on every score in seeds 0-2, and on the padded
 # 32x32 grid it draws digits as clean as real ones (README: conditional generation)
-CONDITIONAL = {"clusters": 0, "d_ink": 0.0, "epochs": 60}   # (ink view and 40 epochs: measured on
-                                                            # cluster runs only)
+# D's ink view on conditional runs: cleaner strokes, agreement 0.5-0.9 points lower (a trade on
+# two seeds, docs/gan-trials.md); 40 epochs not measured there.
+CONDITIONAL = {"clusters": 0, "d_ink": 0.0, "epochs": 60}
 # Unconditional colour images (README, the colour-digit folder): InfoGAN's codes took the easiest
 # factor to read back, the colour, and cost shape (IS 7.13 with them, 7.63 without); k-means on
 # colour pixels would group by colour too (not measured), so colour runs take no clusters
